@@ -1,0 +1,30 @@
+# Two entry points, each sets itself up on a fresh machine with Python 3.11 and make:
+#   make demo   - create .venv, install minitorch with every extra, run the main demo
+#   make test   - the same set-up, then the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint student clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	bash scripts/ensure-graphviz.sh
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/python -m minitorch.demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check minitorch assignments tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

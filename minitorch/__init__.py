@@ -1,0 +1,19 @@
+"""minitorch: a deep learning framework built from scratch to teach."""
+
+from . import operators
+from .autodiff import (
+    Context,
+    GraphFreedError,
+    backpropagate,
+    central_difference,
+    is_grad_enabled,
+    no_grad,
+    topological_sort,
+)
+from .datasets import DATASETS, Graph
+from .events import Recording, RecordingError, record
+from .module import Module, Parameter
+from .scalar import Scalar, derivative_check
+from .scalar_functions import ScalarFunction
+
+__version__ = "0.1.0"

@@ -1,0 +1,213 @@
+"""Module 1 — the one backprop engine that Scalar and Tensor share.
+
+A value that takes part in autodiff (a *variable*) carries a `History`: the `Function`
+that made it, the `Context` with what that function saved for backward, and its inputs.
+`backpropagate` orders the graph topologically and applies the chain rule once per node,
+from the output back to the leaves:
+
+    d(output)/d(parent) += d(output)/d(node) * d(node)/d(parent)
+
+The engine reports each step to `events` when someone listens (the visual debugger does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import events
+
+# ## Task 1.1 — central difference
+
+
+def central_difference(
+    f: Callable[..., float], *vals: float, arg: int = 0, epsilon: float = 1e-6
+) -> float:
+    """Approximate the partial derivative of `f` with respect to argument `arg`:
+
+    $$\\frac{\\partial f}{\\partial x_i} \\approx
+      \\frac{f(\\ldots, x_i + \\epsilon, \\ldots) - f(\\ldots, x_i - \\epsilon, \\ldots)}{2\\epsilon}$$
+    """
+    # BEGIN ASSIGN1_1
+    if not 0 <= arg < len(vals):
+        raise IndexError(f"central_difference: arg={arg} but f was given {len(vals)} values")
+    plus = [float(v) for v in vals]
+    minus = [float(v) for v in vals]
+    plus[arg] += epsilon
+    minus[arg] -= epsilon
+    return (f(*plus) - f(*minus)) / (2.0 * epsilon)
+    # END ASSIGN1_1
+
+
+# ## Graph bookkeeping shared by Scalar and Tensor
+
+_next_id = itertools.count(1)
+
+
+def new_id() -> int:
+    """A fresh id for a variable: ids name nodes in graphs and recordings."""
+    return next(_next_id)
+
+
+class GraphFreedError(RuntimeError):
+    """Backward through a graph whose saved values were already released."""
+
+
+class Context:
+    """What a `Function.forward` stores for its `backward` (e.g. its inputs)."""
+
+    __slots__ = ("no_grad", "_saved", "freed")
+
+    def __init__(self, no_grad: bool = False) -> None:
+        self.no_grad = no_grad
+        self._saved: tuple[Any, ...] = ()
+        self.freed = False
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Store values for backward (skipped when no gradient will be needed)."""
+        if not self.no_grad:
+            self._saved = values
+
+    @property
+    def saved_values(self) -> tuple[Any, ...]:
+        if self.freed:
+            raise GraphFreedError(
+                "backward through a graph a second time: its saved values were freed after "
+                "the first backward(); call backward(retain_graph=True) the first time"
+            )
+        return self._saved
+
+    def free(self) -> None:
+        """Release the saved values (what backward(retain_graph=False) does after using them)."""
+        self._saved = ()
+        self.freed = True
+
+
+@dataclass
+class History:
+    """How a variable was made. A leaf that requires grad has `History()` with no function."""
+
+    last_fn: Any = None  # the Function class that produced the value, None for a leaf
+    ctx: Context | None = None
+    inputs: tuple[Any, ...] = field(default_factory=tuple)
+
+
+class Variable(Protocol):
+    """What the engine needs from a value: Scalar and Tensor both provide it."""
+
+    history: History | None
+
+    @property
+    def unique_id(self) -> int: ...
+
+    def is_leaf(self) -> bool: ...
+
+    def is_constant(self) -> bool: ...
+
+    def chain_rule(self, d_output: Any) -> Iterable[tuple[Any, Any]]: ...
+
+    def local_derivatives(self) -> list[Any] | None: ...
+
+    def accumulate_derivative(self, d: Any) -> None: ...
+
+
+def parents(variable: Variable) -> tuple[Variable, ...]:
+    """The inputs of the function that produced `variable` (none for a leaf)."""
+    history = variable.history
+    return history.inputs if history is not None else ()
+
+
+# ## Gradient mode: `with no_grad():` builds no graph
+
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside `no_grad()`."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Run ops without recording history (evaluation, optimizer updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+# ## Task 1.4 — topological sort and backpropagation
+
+
+def topological_sort(variable: Variable) -> list[Variable]:
+    """Every non-constant variable that `variable` depends on, output first.
+
+    Each node comes before all of its parents, so walking the list in order sees a node's
+    gradient complete before passing it on. Iterative depth-first search, so graphs far
+    deeper than Python's recursion limit still sort.
+    """
+    # BEGIN ASSIGN1_4
+    order: list[Variable] = []
+    visited: set[int] = set()
+    stack: list[tuple[Variable, bool]] = [(variable, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if node.unique_id in visited or node.is_constant():
+            continue
+        visited.add(node.unique_id)
+        stack.append((node, True))
+        for parent in parents(node):
+            if parent.unique_id not in visited and not parent.is_constant():
+                stack.append((parent, False))
+    order.reverse()  # post-order lists parents first; reversed, the output comes first
+    return order
+    # END ASSIGN1_4
+
+
+def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False) -> None:
+    """Send `d_output` = d(result)/d(variable) back through the graph to every leaf.
+
+    Leaves accumulate their gradient (`.grad +=`). Unless `retain_graph`, each node's saved
+    values are freed once used, so a second backward through the same graph raises
+    `GraphFreedError` instead of computing with stale or missing values.
+    """
+    listening = bool(events.LISTENERS)
+    contributions: dict[int, list[tuple[int, Any]]] = {}
+    with no_grad():  # gradients are plain values: backward builds no graph of its own
+        # BEGIN ASSIGN1_4
+        derivatives: dict[int, Any] = {variable.unique_id: d_output}
+        for node in topological_sort(variable):
+            d_node = derivatives.pop(node.unique_id, None)
+            if d_node is None:
+                continue  # not reached from the output (cannot happen for a well-formed graph)
+            if node.is_leaf():
+                node.accumulate_derivative(d_node)
+                if listening:
+                    events.report_leaf_gradient(node, d_node, contributions.pop(node.unique_id, []))
+                continue
+            ctx = node.history.ctx
+            if ctx is not None and ctx.freed:
+                ctx.saved_values  # raises GraphFreedError with the explanation
+            local = node.local_derivatives() if listening else None
+            sent = list(node.chain_rule(d_node))
+            for parent, d_parent in sent:
+                pid = parent.unique_id
+                derivatives[pid] = d_parent if pid not in derivatives else derivatives[pid] + d_parent
+                if listening:
+                    contributions.setdefault(pid, []).append((node.unique_id, d_parent))
+            if listening:
+                events.report_backward_step(
+                    node, d_node, contributions.pop(node.unique_id, []), local, sent
+                )
+            if not retain_graph and ctx is not None:
+                ctx.free()
+        # END ASSIGN1_4

@@ -1,0 +1,150 @@
+"""Module 0 — `Module` and `Parameter`: a tree of named, trainable parts (as torch.nn.Module)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+
+class Parameter:
+    """A value a model learns (a Scalar or a Tensor), held so optimizers can replace it.
+
+    Scalars are immutable, so an optimizer step makes a new value and calls `update`.
+    """
+
+    def __init__(self, value: Any, name: str | None = None) -> None:
+        self.value = value
+        self.name = name
+        self._mark_trainable()
+
+    def _mark_trainable(self) -> None:
+        if hasattr(self.value, "requires_grad_"):
+            self.value.requires_grad_(True)
+        if self.name and hasattr(self.value, "name"):
+            self.value.name = self.name
+
+    def update(self, value: Any) -> None:
+        """Replace the held value (keeps it a trainable leaf)."""
+        self.value = value
+        self._mark_trainable()
+
+    @property
+    def grad(self) -> Any:
+        """The gradient of the held value (PyTorch's `param.grad`)."""
+        return self.value.grad
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.value!r})"
+
+
+class Module:
+    """Base class of models: sub-modules and parameters assigned as attributes are registered.
+
+    `parameters()`, `named_parameters()`, `train()` and `eval()` walk the whole tree.
+    """
+
+    _modules: dict[str, Module]
+    _parameters: dict[str, Parameter]
+    training: bool
+
+    def __init__(self) -> None:
+        # object.__setattr__ avoids our own __setattr__ hook before the dicts exist.
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_modules" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning '{name}'"
+            )
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+            if value.name is None:
+                value.name = name
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal lookup fails: look in the registries.
+        registries = self.__dict__
+        if name in registries.get("_parameters", {}):
+            return registries["_parameters"][name]
+        if name in registries.get("_modules", {}):
+            return registries["_modules"][name]
+        raise AttributeError(f"'{type(self).__name__}' has no attribute '{name}'")
+
+    def add_parameter(self, name: str, value: Any) -> Parameter:
+        """Register `value` as a parameter called `name` and return it."""
+        parameter = Parameter(value, name)
+        self._parameters[name] = parameter
+        return parameter
+
+    def modules(self) -> list[Module]:
+        """The direct children of this module."""
+        # BEGIN ASSIGN0_3
+        return list(self._modules.values())
+        # END ASSIGN0_3
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every descendant, with dotted names ("" for the root)."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def train(self) -> Module:
+        """Set training mode on this module and every descendant."""
+        # BEGIN ASSIGN0_3
+        for _, module in self.named_modules():
+            object.__setattr__(module, "training", True)
+        return self
+        # END ASSIGN0_3
+
+    def eval(self) -> Module:
+        """Set evaluation mode on this module and every descendant."""
+        # BEGIN ASSIGN0_3
+        for _, module in self.named_modules():
+            object.__setattr__(module, "training", False)
+        return self
+        # END ASSIGN0_3
+
+    def named_parameters(self) -> Sequence[tuple[str, Parameter]]:
+        """Every parameter of the tree with its dotted path, e.g. `("layer1.weight", p)`."""
+        # BEGIN ASSIGN0_3
+        named: list[tuple[str, Parameter]] = []
+        for prefix, module in self.named_modules():
+            for name, parameter in module._parameters.items():
+                named.append((f"{prefix}.{name}" if prefix else name, parameter))
+        return named
+        # END ASSIGN0_3
+
+    def parameters(self) -> Sequence[Parameter]:
+        """Every parameter of the tree (in `named_parameters` order)."""
+        # BEGIN ASSIGN0_3
+        return [parameter for _, parameter in self.named_parameters()]
+        # END ASSIGN0_3
+
+    def zero_grad(self) -> None:
+        """Clear the gradient of every parameter."""
+        for parameter in self.parameters():
+            if hasattr(parameter.value, "zero_grad_"):
+                parameter.value.zero_grad_()
+            else:
+                parameter.value.grad = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the module's output; every subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward() (abstract)")
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        for name, child in self._modules.items():
+            child_lines = repr(child).split("\n")
+            lines.append(f"  ({name}): " + "\n  ".join(child_lines))
+        lines.append(")")
+        return "\n".join(lines) if self._modules else f"{type(self).__name__}()"

@@ -1,0 +1,208 @@
+"""Module 0 — scalar math and higher-order functions.
+
+Every backend reuses these plain-float functions: the simple backend calls them in Python
+loops, the Numba backends compile them. So each one is written once, here, with its math.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+# ## Task 0.1 — mathematical operators
+
+
+def mul(x: float, y: float) -> float:
+    """$f(x, y) = x \\cdot y$"""
+    # BEGIN ASSIGN0_1
+    return x * y
+    # END ASSIGN0_1
+
+
+def id(x: float) -> float:  # noqa: A001 - the course's name for the identity
+    """$f(x) = x$"""
+    # BEGIN ASSIGN0_1
+    return x
+    # END ASSIGN0_1
+
+
+def add(x: float, y: float) -> float:
+    """$f(x, y) = x + y$"""
+    # BEGIN ASSIGN0_1
+    return x + y
+    # END ASSIGN0_1
+
+
+def neg(x: float) -> float:
+    """$f(x) = -x$"""
+    # BEGIN ASSIGN0_1
+    return -x
+    # END ASSIGN0_1
+
+
+def lt(x: float, y: float) -> float:
+    """$f(x, y) = 1.0$ if $x < y$ else $0.0$"""
+    # BEGIN ASSIGN0_1
+    return 1.0 if x < y else 0.0
+    # END ASSIGN0_1
+
+
+def eq(x: float, y: float) -> float:
+    """$f(x, y) = 1.0$ if $x = y$ else $0.0$"""
+    # BEGIN ASSIGN0_1
+    return 1.0 if x == y else 0.0
+    # END ASSIGN0_1
+
+
+def max(x: float, y: float) -> float:  # noqa: A001 - the course's name
+    """$f(x, y) = x$ if $x > y$ else $y$"""
+    # BEGIN ASSIGN0_1
+    return x if x > y else y
+    # END ASSIGN0_1
+
+
+def is_close(x: float, y: float) -> float:
+    """$f(x, y) = |x - y| < 10^{-2}$ (as 1.0 / 0.0)"""
+    # BEGIN ASSIGN0_1
+    return 1.0 if abs(x - y) < 1e-2 else 0.0
+    # END ASSIGN0_1
+
+
+def sigmoid(x: float) -> float:
+    """$f(x) = \\frac{1}{1 + e^{-x}}$
+
+    Computed as $\\frac{e^x}{1 + e^x}$ when $x < 0$ so that $e^{-x}$ never overflows.
+    """
+    # BEGIN ASSIGN0_1
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    exp_x = math.exp(x)
+    return exp_x / (1.0 + exp_x)
+    # END ASSIGN0_1
+
+
+def relu(x: float) -> float:
+    """$f(x) = x$ if $x > 0$ else $0$"""
+    # BEGIN ASSIGN0_1
+    return x if x > 0 else 0.0
+    # END ASSIGN0_1
+
+
+# Past this argument e^x overflows a float64; IEEE arithmetic (and numpy) give inf there.
+EXP_OVERFLOW = 709.782712893384
+
+
+def log(x: float) -> float:
+    """$f(x) = \\ln(x)$, with IEEE edge cases: $\\ln(0) = -\\infty$, $\\ln(x<0) =$ NaN."""
+    if x > 0.0:
+        return math.log(x)
+    return -math.inf if x == 0.0 else math.nan
+
+
+def exp(x: float) -> float:
+    """$f(x) = e^{x}$ ($+\\infty$ past float64's range instead of an OverflowError)."""
+    return math.exp(x) if x < EXP_OVERFLOW else math.inf
+
+
+def inv(x: float) -> float:
+    """$f(x) = 1/x$"""
+    # BEGIN ASSIGN0_1
+    if x == 0.0:
+        return math.copysign(math.inf, x)  # IEEE: 1/±0 = ±inf, not ZeroDivisionError
+    return 1.0 / x
+    # END ASSIGN0_1
+
+
+def log_back(x: float, d: float) -> float:
+    """$d \\cdot \\frac{d}{dx}\\log(x) = \\frac{d}{x}$"""
+    # BEGIN ASSIGN0_1
+    return d * inv(x)
+    # END ASSIGN0_1
+
+
+def inv_back(x: float, d: float) -> float:
+    """$d \\cdot \\frac{d}{dx}\\frac{1}{x} = -\\frac{d}{x^2}$"""
+    # BEGIN ASSIGN0_1
+    return -d * inv(x * x)
+    # END ASSIGN0_1
+
+
+def relu_back(x: float, d: float) -> float:
+    """$d \\cdot \\frac{d}{dx}\\mathrm{relu}(x) = d$ if $x > 0$ else $0$"""
+    # BEGIN ASSIGN0_1
+    return d if x > 0 else 0.0
+    # END ASSIGN0_1
+
+
+# ## Task 0.2 — higher-order functions
+
+
+def map(fn: Callable[[float], float]) -> Callable[[Iterable[float]], list[float]]:  # noqa: A001
+    """Lift a one-argument function to lists: `map(fn)([x1, x2]) == [fn(x1), fn(x2)]`."""
+    # BEGIN ASSIGN0_2
+    def apply(values: Iterable[float]) -> list[float]:
+        return [fn(x) for x in values]
+
+    return apply
+    # END ASSIGN0_2
+
+
+def zipWith(
+    fn: Callable[[float, float], float],
+) -> Callable[[Iterable[float], Iterable[float]], list[float]]:
+    """Combine two equal-length lists: `zipWith(fn)([x1, x2], [y1, y2]) == [fn(x1, y1), fn(x2, y2)]`.
+
+    Lists of different lengths raise ValueError rather than silently truncating.
+    """
+    # BEGIN ASSIGN0_2
+    def apply(xs: Iterable[float], ys: Iterable[float]) -> list[float]:
+        xs, ys = list(xs), list(ys)
+        if len(xs) != len(ys):
+            raise ValueError(f"zipWith: lists differ in length ({len(xs)} vs {len(ys)})")
+        return [fn(x, y) for x, y in zip(xs, ys)]
+
+    return apply
+    # END ASSIGN0_2
+
+
+def reduce(
+    fn: Callable[[float, float], float], start: float
+) -> Callable[[Iterable[float]], float]:
+    """Fold a list from the left: `reduce(fn, x0)([x1, x2, x3]) == fn(fn(fn(x0, x1), x2), x3)`."""
+    # BEGIN ASSIGN0_2
+    def apply(values: Iterable[float]) -> float:
+        total = start
+        for x in values:
+            total = fn(total, x)
+        return total
+
+    return apply
+    # END ASSIGN0_2
+
+
+def negList(values: Iterable[float]) -> list[float]:
+    """Negate every element, using `map`."""
+    # BEGIN ASSIGN0_2
+    return map(neg)(values)
+    # END ASSIGN0_2
+
+
+def addLists(xs: Iterable[float], ys: Iterable[float]) -> list[float]:
+    """Add two lists element by element, using `zipWith`."""
+    # BEGIN ASSIGN0_2
+    return zipWith(add)(xs, ys)
+    # END ASSIGN0_2
+
+
+def sum(values: Iterable[float]) -> float:  # noqa: A001
+    """Sum a list, using `reduce` (the sum of no values is 0)."""
+    # BEGIN ASSIGN0_2
+    return reduce(add, 0.0)(values)
+    # END ASSIGN0_2
+
+
+def prod(values: Iterable[float]) -> float:
+    """Multiply a list together, using `reduce` (the product of no values is 1)."""
+    # BEGIN ASSIGN0_2
+    return reduce(mul, 1.0)(values)
+    # END ASSIGN0_2

@@ -1,0 +1,223 @@
+"""Module 1 — `Scalar`: one float that remembers how it was computed, so it can differentiate.
+
+    x = Scalar(2.0)
+    y = x * x + x          # builds a graph: Mul, Add
+    y.backward()           # dy/dx = 2x + 1
+    x.grad                 # 5.0
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any, Union
+
+from .autodiff import History, backpropagate, new_id
+from .scalar_functions import (
+    EQ,
+    LT,
+    Add,
+    Exp,
+    Inv,
+    Log,
+    Mul,
+    Neg,
+    ReLU,
+    Sigmoid,
+    wrap_tuple,
+)
+
+ScalarLike = Union[float, int, "Scalar"]
+
+
+def as_scalar(value: ScalarLike, op: str = "Scalar") -> Scalar:
+    """Scalars pass through; plain numbers become constants (no gradient); anything else errors."""
+    if isinstance(value, Scalar):
+        return value
+    return Scalar(_check_number(value, op), requires_grad=False)
+
+
+def _check_number(value: Any, op: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{op}: expected a real number (float or int) or a Scalar, "
+            f"got {value!r} of type {type(value).__name__}"
+        )
+    return float(value)
+
+
+class Scalar:
+    """A float in a computation graph.
+
+    `data` is the number, `grad` the accumulated d(output)/d(this) after `backward()`
+    (None before). Made by hand, a Scalar is a leaf that requires grad; plain numbers
+    mixed into ops become constants.
+    """
+
+    def __init__(
+        self,
+        value: float,
+        history: History | None = None,
+        requires_grad: bool = True,
+        name: str | None = None,
+    ) -> None:
+        self.data = _check_number(value, "Scalar")
+        self.history = history if history is not None else (History() if requires_grad else None)
+        self.grad: float | None = None
+        self.name = name
+        self._id = new_id()
+
+    # -- the Variable protocol the engine uses ---------------------------------
+
+    @property
+    def unique_id(self) -> int:
+        return self._id
+
+    @property
+    def requires_grad(self) -> bool:
+        return self.history is not None
+
+    def requires_grad_(self, flag: bool = True) -> Scalar:
+        """Make this leaf track gradients (or stop tracking)."""
+        if flag and self.history is None:
+            self.history = History()
+        elif not flag and self.is_leaf():
+            self.history = None
+        return self
+
+    def is_leaf(self) -> bool:
+        """A value made by hand (not by an op) that wants a gradient."""
+        return self.history is not None and self.history.last_fn is None
+
+    def is_constant(self) -> bool:
+        """A value no gradient flows to."""
+        return self.history is None
+
+    @property
+    def parents(self) -> tuple[Scalar, ...]:
+        return self.history.inputs if self.history is not None else ()
+
+    def accumulate_derivative(self, d: float) -> None:
+        """Leaves sum the gradient from every path: `grad += d`."""
+        self.grad = d if self.grad is None else self.grad + d
+
+    def chain_rule(self, d_output: float) -> Iterable[tuple[Scalar, float]]:
+        """The gradient this node sends to each non-constant input: the op's backward."""
+        # BEGIN ASSIGN1_3
+        history = self.history
+        grads = wrap_tuple(history.last_fn.backward(history.ctx, d_output))
+        if len(grads) != len(history.inputs):
+            raise RuntimeError(
+                f"{history.last_fn.__name__}.backward returned {len(grads)} gradients "
+                f"for {len(history.inputs)} inputs"
+            )
+        return [(x, g) for x, g in zip(history.inputs, grads) if not x.is_constant()]
+        # END ASSIGN1_3
+
+    def local_derivatives(self) -> list[float]:
+        """d(this)/d(input) for each non-constant input: backward applied to 1.0."""
+        return [g for _, g in self.chain_rule(1.0)]
+
+    def backward(self, d_output: float = 1.0, retain_graph: bool = False) -> None:
+        """Fill `.grad` of every leaf this value depends on with d(self)/d(leaf)."""
+        if self.history is None:
+            raise RuntimeError(
+                f"backward() on {self!r}: it does not require grad and was not computed from "
+                "values that do; make the inputs with Scalar(x) (requires_grad=True)"
+            )
+        backpropagate(self, _check_number(d_output, "backward"), retain_graph=retain_graph)
+
+    def zero_grad_(self) -> None:
+        self.grad = None
+
+    # -- what events show -----------------------------------------------------
+
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.history is not None and self.history.last_fn is not None:
+            return self.history.last_fn.op_name()
+        return "const" if self.history is None else "leaf"
+
+    def event_value(self) -> float:
+        return self.data
+
+    # -- operators --------------------------------------------------------------
+
+    def __add__(self, b: ScalarLike) -> Scalar:
+        return Add.apply(self, b)
+
+    def __radd__(self, b: ScalarLike) -> Scalar:
+        return Add.apply(b, self)
+
+    def __sub__(self, b: ScalarLike) -> Scalar:
+        return Add.apply(self, Neg.apply(b))
+
+    def __rsub__(self, b: ScalarLike) -> Scalar:
+        return Add.apply(b, Neg.apply(self))
+
+    def __mul__(self, b: ScalarLike) -> Scalar:
+        return Mul.apply(self, b)
+
+    def __rmul__(self, b: ScalarLike) -> Scalar:
+        return Mul.apply(b, self)
+
+    def __truediv__(self, b: ScalarLike) -> Scalar:
+        return Mul.apply(self, Inv.apply(b))
+
+    def __rtruediv__(self, b: ScalarLike) -> Scalar:
+        return Mul.apply(b, Inv.apply(self))
+
+    def __neg__(self) -> Scalar:
+        return Neg.apply(self)
+
+    def __lt__(self, b: ScalarLike) -> Scalar:
+        return LT.apply(self, b)
+
+    def __gt__(self, b: ScalarLike) -> Scalar:
+        return LT.apply(b, self)
+
+    def __eq__(self, b: ScalarLike) -> Scalar:  # type: ignore[override]
+        return EQ.apply(self, b)
+
+    __hash__ = object.__hash__  # identity: Scalars live in sets and dicts as graph nodes
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return self.data
+
+    def log(self) -> Scalar:
+        return Log.apply(self)
+
+    def exp(self) -> Scalar:
+        return Exp.apply(self)
+
+    def sigmoid(self) -> Scalar:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Scalar:
+        return ReLU.apply(self)
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.data:.6g})"
+
+
+def derivative_check(f: Any, *scalars: Scalar, tol: float = 1e-4) -> None:
+    """Assert that backward through `f(*scalars)` matches central differences for each input."""
+    from .autodiff import central_difference
+
+    for x in scalars:
+        x.grad = None
+    out = f(*scalars)
+    out.backward()
+    values = [x.data for x in scalars]
+    for i, x in enumerate(scalars):
+        expected = central_difference(lambda *v: f(*(Scalar(a) for a in v)).data, *values, arg=i)
+        grad = x.grad if x.grad is not None else 0.0
+        if abs(grad - expected) > tol * max(1.0, abs(expected)):
+            raise AssertionError(
+                f"derivative check failed for {f} at {values}: argument {i} has "
+                f"backward {grad} but central difference {expected}"
+            )
