@@ -37,7 +37,7 @@ class ScalarFunction:
         ctx = Context(no_grad=not needs_grad)
         result = cls.forward(ctx, *(x.data for x in inputs))
         history = History(cls, ctx, inputs) if needs_grad else None
-        output = Scalar(result, history=history)
+        output = Scalar(result, history=history, requires_grad=needs_grad)
         if events.LISTENERS:
             events.report_forward(cls.op_name(), inputs, output)
         return output

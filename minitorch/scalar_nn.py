@@ -1,0 +1,132 @@
+"""Module 1 — a neural network made of Scalars, and the training loop that fits it.
+
+Every weight is a `Parameter` holding a `Scalar`; a forward pass builds one graph per
+point; `backward()` fills each weight's `.grad`; gradient descent moves each weight:
+
+    w <- w - lr * dL/dw
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .datasets import Graph
+from .module import Module, Parameter
+from .scalar import Scalar
+
+
+class ScalarLinear(Module):
+    """`out_j = b_j + sum_i x_i * w_ij`, each weight a Scalar initialised in [-1, 1)."""
+
+    def __init__(self, in_size: int, out_size: int, rng: random.Random) -> None:
+        super().__init__()
+        self.in_size, self.out_size = in_size, out_size
+        self.weights = [
+            [self.add_parameter(f"weight_{i}_{j}", Scalar(2 * (rng.random() - 0.5)))
+             for j in range(out_size)]
+            for i in range(in_size)
+        ]
+        self.bias = [
+            self.add_parameter(f"bias_{j}", Scalar(2 * (rng.random() - 0.5)))
+            for j in range(out_size)
+        ]
+
+    def forward(self, inputs: Sequence[Scalar | float]) -> list[Scalar]:
+        if len(inputs) != self.in_size:
+            raise ValueError(f"ScalarLinear: expected {self.in_size} inputs, got {len(inputs)}")
+        # BEGIN ASSIGN1_5
+        outputs = []
+        for j in range(self.out_size):
+            total = self.bias[j].value
+            for i, x in enumerate(inputs):
+                total = total + x * self.weights[i][j].value
+            outputs.append(total)
+        return outputs
+        # END ASSIGN1_5
+
+
+class ScalarNetwork(Module):
+    """2 -> hidden -> hidden -> 1 with ReLU, and a sigmoid output: P(label = 1)."""
+
+    def __init__(self, hidden: int, seed: int = 0) -> None:
+        super().__init__()
+        rng = random.Random(seed)
+        self.layer1 = ScalarLinear(2, hidden, rng)
+        self.layer2 = ScalarLinear(hidden, hidden, rng)
+        self.layer3 = ScalarLinear(hidden, 1, rng)
+
+    def forward(self, x: Sequence[Scalar | float]) -> Scalar:
+        h = [v.relu() for v in self.layer1.forward(x)]
+        h = [v.relu() for v in self.layer2.forward(h)]
+        return self.layer3.forward(h)[0].sigmoid()
+
+
+def binary_log_loss(prob: Scalar, label: int) -> Scalar:
+    """$-\\log p$ for label 1, $-\\log(1 - p)$ for label 0."""
+    # BEGIN ASSIGN1_5
+    likelihood = prob if label == 1 else -prob + 1.0
+    return -likelihood.log()
+    # END ASSIGN1_5
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    loss: float
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total
+
+
+@dataclass
+class ScalarTrainer:
+    """Full-batch gradient descent of a `ScalarNetwork` on a toy dataset."""
+
+    hidden: int = 4
+    learning_rate: float = 0.5
+    seed: int = 0
+    history: list[EpochStats] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.model = ScalarNetwork(self.hidden, self.seed)
+
+    def predict(self, point: Sequence[float]) -> float:
+        """P(label = 1) for one point."""
+        return self.model.forward([Scalar(v, requires_grad=False) for v in point]).data
+
+    def train(
+        self,
+        data: Graph,
+        epochs: int,
+        on_epoch: Callable[[EpochStats], None] | None = None,
+    ) -> list[EpochStats]:
+        """Run `epochs` epochs; `on_epoch` sees each epoch's loss and accuracy."""
+        for epoch in range(1, epochs + 1):
+            stats = self.train_epoch(data, epoch)
+            self.history.append(stats)
+            if on_epoch is not None:
+                on_epoch(stats)
+        return self.history
+
+    def train_epoch(self, data: Graph, epoch: int) -> EpochStats:
+        """One step: loss summed over all points, backward, update every parameter."""
+        self.model.zero_grad()
+        total_loss, correct = 0.0, 0
+        for point, label in zip(data.X, data.y):
+            prob = self.predict_scalar(point)
+            loss = binary_log_loss(prob, label) / data.N
+            loss.backward()
+            total_loss += loss.data
+            correct += int((prob.data > 0.5) == (label == 1))
+        for parameter in self.model.parameters():
+            if parameter.value.grad is not None:
+                parameter.update(Scalar(parameter.value.data - self.learning_rate * parameter.value.grad))
+        return EpochStats(epoch, total_loss, correct, data.N)
+
+    def predict_scalar(self, point: Sequence[float]) -> Scalar:
+        return self.model.forward([Scalar(v, requires_grad=False) for v in point])
