@@ -1,0 +1,159 @@
+"""A grading's results: scores per task, a Rich table, and Gradescope's results.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .runner import Outcome
+from .tasklist import Task
+
+_MAX_FAILURE_CHARS = 1500  # of each failing test's message, in results.json
+
+
+@dataclass
+class TaskResult:
+    """One task: its tests' outcomes, or the grader error that kept it from being graded."""
+
+    task: Task
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def passed(self) -> int:
+        return sum(outcome.passed for outcome in self.outcomes)
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def score(self) -> float:
+        """Each test is worth points / total; a task in error earns nothing."""
+        if self.error is not None or not self.outcomes:
+            return 0.0
+        return self.task.points * self.passed / self.total
+
+    @property
+    def status(self) -> str:
+        if self.error is not None or not self.outcomes:
+            return "error"
+        if self.passed == self.total:
+            return "passed"
+        return "partial" if self.passed else "failed"
+
+    def output(self) -> str:
+        """What the student reads about this task: the error, or which tests failed and why."""
+        if self.error is not None:
+            return f"Grader error: {self.error}"
+        lines = [f"{self.passed}/{self.total} tests passed."]
+        for outcome in self.outcomes:
+            if not outcome.passed:
+                message = outcome.message.strip()
+                if len(message) > _MAX_FAILURE_CHARS:
+                    message = message[:_MAX_FAILURE_CHARS] + "\n..."
+                lines += ["", f"FAILED {outcome.nodeid}", message]
+        return "\n".join(lines)
+
+
+@dataclass
+class GradeReport:
+    """The result of `grade()`. `errors` lists grader errors; empty means grading ran."""
+
+    student_dir: Path
+    reference_dir: Path
+    tasks: list[TaskResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def score(self) -> float:
+        return sum(result.score for result in self.tasks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(result.task.points for result in self.tasks)
+
+    def task(self, task_id: str) -> TaskResult:
+        return next(result for result in self.tasks if result.task.id == task_id)
+
+    def summary(self) -> str:
+        lines = [f"Score: {self.score:.4g} / {self.max_score:g} ({len(self.tasks)} tasks, {self.seconds:.1f} s)."]
+        lines += [f"Grader error: {error}" for error in self.errors]
+        return "\n".join(lines)
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json format: one entry per task."""
+        return {
+            "score": round(self.score, 4),
+            "execution_time": round(self.seconds, 1),
+            "output": self.summary(),
+            "visibility": "visible",
+            "tests": [
+                {
+                    "name": f"Task {result.task.id}: {result.task.title}",
+                    "number": result.task.id,
+                    "score": round(result.score, 4),
+                    "max_score": result.task.points,
+                    "status": "passed" if result.status == "passed" else "failed",
+                    "output": result.output(),
+                    "visibility": "visible",
+                }
+                for result in self.tasks
+            ],
+        }
+
+
+def write_results_json(report: GradeReport, path: Path) -> None:
+    """Write results.json atomically, replacing whatever a test may have put there."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+_STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red"}
+
+
+def print_report(report: GradeReport, console: Console | None = None) -> None:
+    """The score table, then each failing test's first line, then any grader errors."""
+    console = console or Console()
+    table = Table(title=f"Grade of {report.student_dir}")
+    for column, justify in [("Task", "left"), ("Title", "left"), ("Tests", "right"),
+                            ("Points", "right"), ("Status", "left")]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for result in report.tasks:
+        style = _STATUS_STYLE[result.status]
+        table.add_row(result.task.id, result.task.title, f"{result.passed}/{result.total}",
+                      f"{result.score:.3g}/{result.task.points:g}", f"[{style}]{result.status}[/]")
+    table.add_section()
+    table.add_row("", "Total", "", f"{report.score:.4g}/{report.max_score:g}", "")
+    console.print(table)
+    for result in report.tasks:
+        if result.error is not None:
+            console.print(f"[bold red]Task {result.task.id}:[/] {escape(result.error)}", highlight=False)
+        for outcome in result.outcomes:
+            if not outcome.passed:
+                console.print(f"[red]FAILED[/] {escape(outcome.nodeid)}: {escape(_gist(outcome.message))}",
+                              highlight=False)
+    for error in report.errors:
+        console.print(f"[bold red]Grader error:[/] {escape(error)}", highlight=False)
+
+
+def _gist(message: str) -> str:
+    """One line of a failure: pytest's last `E ...` line, else the first line."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    gist = errors[-1] if errors else (lines[0] if lines else "")
+    return gist if len(gist) <= 160 else gist[:157] + "..."

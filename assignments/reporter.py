@@ -1,0 +1,116 @@
+"""pytest plugin that the grader loads into its child pytest process (`-p`).
+
+It reports to the grader over a pipe, one JSON record per line. The grader scores only from
+these records, never from the child's output or exit status. This file is copied next to the
+workspace under a name of its own, so it imports nothing but the standard library and pytest.
+
+Settings come from environment variables, read and removed when pytest loads the plugin
+(before any test or student code runs):
+
+* MINITORCH_GRADER_FD: the pipe's write end (a file descriptor number).
+* MINITORCH_GRADER_TOKEN: a random string every record carries, so stray writes don't count.
+* MINITORCH_GRADER_MODE: "collect" (report every test and its markers) or "run".
+* MINITORCH_GRADER_TESTS: run mode: a JSON file listing the node ids to run, in order.
+* MINITORCH_GRADER_PACKAGES: comma-separated packages whose origin to report.
+
+Records: origins, collect_error, item (collect mode), collection_done, start, finish.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+
+import pytest
+
+_FD = int(os.environ.pop("MINITORCH_GRADER_FD"))
+_TOKEN = os.environ.pop("MINITORCH_GRADER_TOKEN")
+_MODE = os.environ.pop("MINITORCH_GRADER_MODE")
+_TESTS_FILE = os.environ.pop("MINITORCH_GRADER_TESTS", "")
+_PACKAGES = [p for p in os.environ.pop("MINITORCH_GRADER_PACKAGES", "").split(",") if p]
+_MAX_MESSAGE = 4000  # characters of a failure message worth sending
+
+
+def _send(event: str, **fields: object) -> None:
+    """Write one record to the pipe."""
+    data = (json.dumps({"token": _TOKEN, "event": event, **fields}) + "\n").encode()
+    while data:
+        data = data[os.write(_FD, data):]
+
+
+def _origin(package: str) -> str | None:
+    """Where `import package` would load from, found without running the package's code."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    return spec.origin or next(iter(spec.submodule_search_locations or []), None)
+
+
+_send("origins", origins={package: _origin(package) for package in _PACKAGES})
+
+
+def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """The readable part of a report: the traceback, or a skip's reason."""
+    if isinstance(report.longrepr, tuple):  # a skip: (file, line, reason)
+        return str(report.longrepr[2])
+    text = report.longreprtext or ""
+    return text if len(text) <= _MAX_MESSAGE else "...\n" + text[-_MAX_MESSAGE:]
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        _send("collect_error", nodeid=report.nodeid, message=_message(report))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _MODE == "collect":
+        for item in items:
+            _send("item", nodeid=item.nodeid, markers=sorted({m.name for m in item.iter_markers()}))
+        _send("collection_done", selected=[])
+        return
+    # Run mode: keep the requested tests, in the requested order (the grader groups them by task).
+    with open(_TESTS_FILE, encoding="utf-8") as file:
+        order = {nodeid: n for n, nodeid in enumerate(json.load(file))}
+    keep = sorted((item for item in items if item.nodeid in order), key=lambda item: order[item.nodeid])
+    dropped = [item for item in items if item.nodeid not in order]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+    _send("collection_done", selected=[item.nodeid for item in keep])
+
+
+# One test's phases (setup, call, teardown) reported together when it finishes.
+_current: dict[str, object] = {}
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    _current.clear()
+    _current.update(nodeid=nodeid, start=time.monotonic(), call_passed=False, problem=None)
+    _send("start", nodeid=nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid != _current.get("nodeid"):
+        return
+    if report.when == "call" and report.passed and not hasattr(report, "wasxfail"):
+        _current["call_passed"] = True
+    elif (report.failed or report.skipped) and _current["problem"] is None:
+        kind = "skipped" if report.skipped else f"failed ({report.when})"
+        if hasattr(report, "wasxfail"):
+            kind = "expected to fail (xfail)"
+        _current["problem"] = f"{kind}: {_message(report)}"
+
+
+def pytest_runtest_logfinish(nodeid: str) -> None:
+    if nodeid != _current.get("nodeid"):
+        return
+    passed = bool(_current["call_passed"]) and _current["problem"] is None
+    _send("finish", nodeid=nodeid, outcome="passed" if passed else "failed",
+          message="" if passed else str(_current["problem"] or "did not run"),
+          duration=time.monotonic() - float(_current["start"]))  # type: ignore[arg-type]

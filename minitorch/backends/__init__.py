@@ -1,0 +1,45 @@
+"""Backends by name. `simple` always exists; `fast` and `cuda` join in module 3."""
+
+from __future__ import annotations
+
+from .base import TensorBackend
+from .simple import SimpleKernels
+
+_BACKENDS: dict[str, TensorBackend] = {}
+_LOADERS = {"simple": lambda: TensorBackend(SimpleKernels())}
+_default_name = "simple"
+
+
+def get_backend(name: str | TensorBackend | None = None) -> TensorBackend:
+    """The backend called `name` (the default one for None), built on first use."""
+    if isinstance(name, TensorBackend):
+        return name
+    name = name or _default_name
+    if name not in _LOADERS:
+        raise ValueError(f"unknown backend {name!r}; available: {', '.join(sorted(_LOADERS))}")
+    if name not in _BACKENDS:
+        _BACKENDS[name] = _LOADERS[name]()
+    return _BACKENDS[name]
+
+
+def set_default_backend(name: str) -> None:
+    """Make `name` the backend of tensors created without one."""
+    global _default_name
+    get_backend(name)  # fail now, clearly, if it is not available
+    _default_name = name
+
+
+def default_backend_name() -> str:
+    return _default_name
+
+
+def available_backends() -> list[str]:
+    return sorted(_LOADERS)
+
+
+def register_backend(name: str, loader) -> None:  # noqa: ANN001 - a zero-argument factory
+    """Make a backend available by name (loaded lazily on first use)."""
+    _LOADERS[name] = loader
+
+
+__all__ = ["TensorBackend", "get_backend", "set_default_backend", "available_backends", "register_backend"]

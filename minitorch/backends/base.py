@@ -1,0 +1,123 @@
+"""`TensorBackend`: the table of tensor operations a kernel library provides.
+
+A kernel library (simple, fast, cuda) supplies four higher-order kernels — `map(fn)`,
+`zip(fn)`, `reduce(fn)` and `matmul` — that work on raw (storage, shape, strides). The
+backend specialises them once per scalar function from `operators` and wraps each so it
+takes and returns `TensorData`, allocating the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import operators
+from ..tensor_data import ShapeError, TensorData, shape_broadcast
+
+MapOp = Callable[[TensorData], TensorData]
+ZipOp = Callable[[TensorData, TensorData], TensorData]
+ReduceOp = Callable[[TensorData, int], TensorData]
+
+
+def empty(shape: tuple[int, ...], dtype: np.dtype) -> TensorData:
+    """A fresh contiguous TensorData (zeros) of `shape`."""
+    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    return TensorData(np.zeros(size, dtype=dtype), shape)
+
+
+class TensorBackend:
+    """Tensor ops built from one kernel library. Chosen per tensor by name."""
+
+    def __init__(self, kernels: Any) -> None:
+        self.kernels = kernels
+        self.name: str = kernels.name
+        # Maps
+        self.neg_map = self.map(operators.neg)
+        self.sigmoid_map = self.map(operators.sigmoid)
+        self.relu_map = self.map(operators.relu)
+        self.log_map = self.map(operators.log)
+        self.exp_map = self.map(operators.exp)
+        self.inv_map = self.map(operators.inv)
+        self.id_map = self.map(operators.id)
+        # Zips
+        self.add_zip = self.zip(operators.add)
+        self.mul_zip = self.zip(operators.mul)
+        self.lt_zip = self.zip(operators.lt)
+        self.eq_zip = self.zip(operators.eq)
+        self.is_close_zip = self.zip(operators.is_close)
+        self.relu_back_zip = self.zip(operators.relu_back)
+        self.log_back_zip = self.zip(operators.log_back)
+        self.inv_back_zip = self.zip(operators.inv_back)
+        # Reductions
+        self.add_reduce = self.reduce(operators.add, 0.0)
+        self.mul_reduce = self.reduce(operators.mul, 1.0)
+        self.max_reduce = self.reduce(operators.max, -np.inf)
+
+    def map(self, fn: Callable[[float], float]) -> MapOp:
+        kernel = self.kernels.map(fn)
+
+        def apply(a: TensorData) -> TensorData:
+            out = empty(a.shape, a.dtype)
+            kernel(*out.tuple(), *a.tuple())
+            return out
+
+        return apply
+
+    def zip(self, fn: Callable[[float, float], float]) -> ZipOp:
+        kernel = self.kernels.zip(fn)
+
+        def apply(a: TensorData, b: TensorData) -> TensorData:
+            shape = a.shape if a.shape == b.shape else shape_broadcast(a.shape, b.shape, fn.__name__)
+            out = empty(shape, np.result_type(a.dtype, b.dtype))
+            kernel(*out.tuple(), *a.tuple(), *b.tuple())
+            return out
+
+        return apply
+
+    def reduce(self, fn: Callable[[float, float], float], start: float) -> ReduceOp:
+        kernel = self.kernels.reduce(fn)
+
+        def apply(a: TensorData, dim: int) -> TensorData:
+            out_shape = list(a.shape)
+            out_shape[dim] = 1
+            out = empty(tuple(out_shape), a.dtype)
+            out.storage[:] = start
+            kernel(*out.tuple(), *a.tuple(), dim)
+            return out
+
+        return apply
+
+    def matmul(self, a: TensorData, b: TensorData) -> TensorData:
+        """Batched (..., n, m) @ (..., m, p) -> (..., n, p); batch dims broadcast."""
+        if a.dims < 2 or b.dims < 2:
+            raise ShapeError(f"matmul: kernel needs 2-D or more, got {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2]:
+            raise ShapeError(
+                f"matmul: shapes {a.shape} and {b.shape} do not fit: inner dimensions "
+                f"{a.shape[-1]} and {b.shape[-2]} must be equal"
+            )
+        batch = shape_broadcast(a.shape[:-2], b.shape[:-2], "matmul (batch dims)")
+        out_shape = (*batch, a.shape[-2], b.shape[-1])
+        out = empty(out_shape, np.result_type(a.dtype, b.dtype))
+        # The kernel sees 3-D (batch, rows, cols); flatten the batch dims of all three.
+        a3, b3 = _as_3d(a, batch), _as_3d(b, batch)
+        out3 = out.view((-1, out_shape[-2], out_shape[-1]))
+        self.kernels.matmul(*out3.tuple(), *a3.tuple(), *b3.tuple())
+        return out
+
+    def __repr__(self) -> str:
+        return f"TensorBackend({self.name!r})"
+
+
+def _as_3d(x: TensorData, batch: tuple[int, ...]) -> TensorData:
+    """View x as (batch, rows, cols), broadcasting its batch dims to `batch` first."""
+    rows, cols = x.shape[-2], x.shape[-1]
+    if x.shape[:-2] == batch and x.is_contiguous():
+        return x.view((-1, rows, cols))
+    if all(s == 1 for s in x.shape[:-2]):  # one matrix shared by every batch: the kernel broadcasts it
+        return TensorData(x.storage, (1, rows, cols), (0, x.strides[-2], x.strides[-1]))
+    # Materialise the broadcast batch so the kernel sees plain (batch, rows, cols).
+    full = np.ascontiguousarray(np.broadcast_to(x.to_numpy(), (*batch, rows, cols)))
+    return TensorData(full, (int(np.prod(batch)), rows, cols))

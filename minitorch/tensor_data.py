@@ -1,0 +1,250 @@
+"""Module 2 — how a tensor lives in memory: flat storage, a shape, and strides.
+
+Element `index = (i0, i1, ..., ik)` of a tensor sits in its 1-D storage at
+
+    position = i0 * strides[0] + i1 * strides[1] + ... + ik * strides[k]
+
+A *view* (permute, a reshape of a contiguous tensor) changes only shape and strides; the
+storage is shared. Broadcasting lines two shapes up from the right: a dimension of size 1
+(or a missing one) stretches to match the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Storage = npt.NDArray[np.floating]
+Index = npt.NDArray[np.int64]  # also used for shapes and strides inside kernels
+Shape = tuple[int, ...]
+Strides = tuple[int, ...]
+
+DTYPES: dict[str, np.dtype] = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
+
+
+class IndexingError(IndexError):
+    """An index that does not fit the tensor's shape."""
+
+
+class ShapeError(ValueError):
+    """Shapes that do not fit an op (broadcast, view, matmul, permute)."""
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """'float64' / 'float32' (or the numpy dtypes) -> numpy dtype; anything else errors."""
+    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if key not in DTYPES:
+        raise TypeError(f"dtype {dtype!r} is not supported; use 'float64' or 'float32'")
+    return DTYPES[key]
+
+
+# ## Task 2.1 — indexing into strided storage
+
+
+def index_to_position(index: Index | Sequence[int], strides: Index | Sequence[int]) -> int:
+    """Storage position of a multi-dimensional index: $\\sum_i index_i \\cdot strides_i$."""
+    # BEGIN ASSIGN2_1
+    position = 0
+    for i in range(len(strides)):
+        position += index[i] * strides[i]
+    return int(position)
+    # END ASSIGN2_1
+
+
+def to_index(ordinal: int, shape: Index | Sequence[int], out_index: Index) -> None:
+    """Write into `out_index` the index of the `ordinal`-th element in row-major order.
+
+    Example: shape (2, 3), ordinal 4 -> index (1, 1). The inverse of counting
+    0, 1, 2, ... through a contiguous tensor. Independent of strides.
+    """
+    # BEGIN ASSIGN2_1
+    remaining = int(ordinal)
+    for dim in range(len(shape) - 1, -1, -1):
+        out_index[dim] = remaining % shape[dim]
+        remaining //= shape[dim]
+    # END ASSIGN2_1
+
+
+def strides_from_shape(shape: Sequence[int]) -> Strides:
+    """Row-major (contiguous) strides: the last dimension moves by 1."""
+    strides = [1] * len(shape)
+    for dim in range(len(shape) - 2, -1, -1):
+        strides[dim] = strides[dim + 1] * max(int(shape[dim + 1]), 1)
+    return tuple(strides)
+
+
+# ## Task 2.2 — broadcasting
+
+
+def broadcast_index(
+    big_index: Index, big_shape: Index | Sequence[int], shape: Index | Sequence[int], out_index: Index
+) -> None:
+    """Map an index of the broadcast (big) shape to the index of a smaller shape.
+
+    Dimensions are aligned from the right; where the small shape has size 1 the index is 0
+    (that one element was stretched); leading dimensions it lacks are dropped.
+    """
+    # BEGIN ASSIGN2_2
+    offset = len(big_shape) - len(shape)
+    for dim in range(len(shape)):
+        out_index[dim] = 0 if shape[dim] == 1 else big_index[dim + offset]
+    # END ASSIGN2_2
+
+
+def shape_broadcast(shape1: Sequence[int], shape2: Sequence[int], op: str = "broadcast") -> Shape:
+    """The shape two shapes broadcast to, e.g. (3, 1) and (4,) -> (3, 4).
+
+    Raises ShapeError naming both shapes (and the op) when a pair of aligned sizes differ
+    and neither is 1.
+    """
+    # BEGIN ASSIGN2_2
+    result = []
+    for back in range(1, max(len(shape1), len(shape2)) + 1):
+        a = shape1[-back] if back <= len(shape1) else 1
+        b = shape2[-back] if back <= len(shape2) else 1
+        if a != b and a != 1 and b != 1:
+            raise ShapeError(
+                f"{op}: shapes {tuple(shape1)} and {tuple(shape2)} cannot broadcast "
+                f"(dimension -{back}: {a} vs {b}; sizes must match or one must be 1)"
+            )
+        result.append(max(a, b))
+    return tuple(reversed(result))
+    # END ASSIGN2_2
+
+
+# ## TensorData: storage + shape + strides
+
+
+class TensorData:
+    """Flat numpy storage seen through a shape and strides."""
+
+    def __init__(
+        self,
+        storage: Storage | Sequence[float],
+        shape: Sequence[int],
+        strides: Sequence[int] | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(storage, np.ndarray) and dtype is None:
+            self._storage: Storage = storage.reshape(-1)
+            if self._storage.dtype.name not in DTYPES:
+                self._storage = self._storage.astype(np.float64)
+        else:
+            self._storage = np.asarray(storage, dtype=resolve_dtype(dtype or "float64")).reshape(-1)
+        self.shape: Shape = tuple(int(s) for s in shape)
+        if any(s < 0 for s in self.shape):
+            raise ShapeError(f"shape {self.shape} has a negative size")
+        self.strides: Strides = (
+            tuple(int(s) for s in strides) if strides is not None else strides_from_shape(self.shape)
+        )
+        if len(self.strides) != len(self.shape):
+            raise ShapeError(f"strides {self.strides} do not fit shape {self.shape}")
+        self.size = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        self.dims = len(self.shape)
+        if self.size and self.max_position() >= len(self._storage):
+            raise ShapeError(
+                f"shape {self.shape} with strides {self.strides} reaches position "
+                f"{self.max_position()} but storage holds {len(self._storage)} values"
+            )
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._storage.dtype
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    def max_position(self) -> int:
+        return sum((s - 1) * st for s, st in zip(self.shape, self.strides) if s > 0)
+
+    def is_contiguous(self) -> bool:
+        """True if the layout is row-major: strides decrease and each is the next's span."""
+        expected = 1
+        for size, stride in zip(reversed(self.shape), reversed(self.strides)):
+            if size != 1 and stride != expected:
+                return False
+            expected *= size
+        return True
+
+    def tuple(self) -> tuple[Storage, Index, Index]:
+        """(storage, shape, strides) as arrays: what kernels take."""
+        return (
+            self._storage,
+            np.array(self.shape, dtype=np.int64),
+            np.array(self.strides, dtype=np.int64),
+        )
+
+    def index(self, index: int | Sequence[int]) -> int:
+        """Storage position of `index`, checked against the shape."""
+        idx = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
+        if len(idx) != self.dims:
+            raise IndexingError(f"index {idx} has {len(idx)} dims; tensor of shape {self.shape} has {self.dims}")
+        for dim, (i, size) in enumerate(zip(idx, self.shape)):
+            if not 0 <= i < size:
+                raise IndexingError(f"index {idx} out of range for shape {self.shape} (dim {dim})")
+        return index_to_position(idx, self.strides)
+
+    def indices(self) -> Iterator[tuple[int, ...]]:
+        """Every index in row-major order."""
+        out = np.zeros(self.dims, dtype=np.int64)
+        for ordinal in range(self.size):
+            to_index(ordinal, self.shape, out)
+            yield tuple(int(i) for i in out)
+
+    def get(self, index: Sequence[int]) -> float:
+        return float(self._storage[self.index(index)])
+
+    def set(self, index: Sequence[int], value: float) -> None:
+        self._storage[self.index(index)] = value
+
+    def permute(self, *order: int) -> TensorData:
+        """A view with dimensions reordered: new dim i is old dim order[i]."""
+        if sorted(order) != list(range(self.dims)):
+            raise ShapeError(
+                f"permute: order {order} is not a rearrangement of the {self.dims} dims of shape {self.shape}"
+            )
+        # BEGIN ASSIGN2_1
+        return TensorData(
+            self._storage,
+            tuple(self.shape[i] for i in order),
+            tuple(self.strides[i] for i in order),
+        )
+        # END ASSIGN2_1
+
+    def view(self, shape: Sequence[int]) -> TensorData:
+        """Same storage, new shape (row-major). Needs a contiguous layout and the same size."""
+        shape = tuple(int(s) for s in shape)
+        if -1 in shape:
+            shape = _infer_size(shape, self.size)
+        new_size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if new_size != self.size:
+            raise ShapeError(f"view: cannot view shape {self.shape} ({self.size} elements) as {shape} ({new_size})")
+        if not self.is_contiguous():
+            raise ShapeError(
+                f"view: tensor of shape {self.shape} with strides {self.strides} is not contiguous; "
+                "call .contiguous() first"
+            )
+        return TensorData(self._storage, shape)
+
+    def to_numpy(self) -> np.ndarray:
+        """A numpy array view with the same shape and strides (in elements -> bytes)."""
+        itemsize = self._storage.itemsize
+        return np.lib.stride_tricks.as_strided(
+            self._storage, shape=self.shape, strides=tuple(s * itemsize for s in self.strides)
+        )
+
+    def __repr__(self) -> str:
+        return f"TensorData(shape={self.shape}, strides={self.strides}, dtype={self.dtype})"
+
+
+def _infer_size(shape: Shape, size: int) -> Shape:
+    if shape.count(-1) > 1:
+        raise ShapeError(f"view: only one dimension can be -1, got {shape}")
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if known == 0 or size % known:
+        raise ShapeError(f"view: cannot infer -1 in {shape} for {size} elements")
+    return tuple(size // known if s == -1 else s for s in shape)
