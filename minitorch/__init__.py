@@ -17,3 +17,7 @@ from .scalar import Scalar, derivative_check
 from .scalar_functions import ScalarFunction
 
 __version__ = "0.1.0"
+from .backends import available_backends, get_backend, set_default_backend
+from .tensor import Tensor, from_numpy, ones, rand, tensor, zeros
+from .tensor_data import IndexingError, ShapeError, TensorData
+from .tensor_functions import Function

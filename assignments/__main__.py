@@ -1,0 +1,94 @@
+"""Command line: `python -m assignments {tasks,student,grade} ...` (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .grader import grade
+from .report import print_report
+from .student import StudentVersionError, build_student_version
+from .tasklist import REPO_ROOT, TaskListError, load_task_list
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status is 0 unless the machinery itself failed."""
+    args = _parser().parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assignments", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    tasks = commands.add_parser("tasks", help="list the assignment tasks")
+    tasks.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: this one)")
+    tasks.set_defaults(command=_tasks)
+
+    student = commands.add_parser("student", help="write the student version of the repository")
+    student.add_argument("out", type=Path, metavar="OUT_DIR", help="where to write it (absent or empty)")
+    student.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: this one)")
+    student.set_defaults(command=_student)
+
+    grader = commands.add_parser("grade", help="grade a checkout with the reference tests")
+    grader.add_argument("student_dir", type=Path, nargs="?", default=Path("."), metavar="REPO_DIR",
+                        help="the checkout to grade (default: the current directory)")
+    grader.add_argument("--task", action="append", dest="tasks", metavar="ID",
+                        help="grade only this task, e.g. 1.2 (repeatable; default: all)")
+    grader.add_argument("--json", type=Path, default=Path("results.json"), dest="json_path",
+                        help="Gradescope results file to write (default: results.json)")
+    grader.add_argument("--timeout-test", type=float, default=60.0, metavar="S",
+                        help="seconds one test may run (default: 60)")
+    grader.add_argument("--timeout-task", type=float, default=600.0, metavar="S",
+                        help="seconds all tests of one task may run together (default: 600)")
+    grader.add_argument("--reference", type=Path, default=REPO_ROOT,
+                        help="reference repository whose tests grade (default: this one)")
+    grader.set_defaults(command=_grade)
+    return parser
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    try:
+        task_list = load_task_list(args.repo)
+    except TaskListError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    table = Table(title="Assignment tasks")
+    for column in ("Task", "Title", "Points", "Chapter", "Markers"):
+        table.add_column(column)
+    for task in task_list.tasks:
+        table.add_row(task.id, task.title, f"{task.points:g}", task.chapter,
+                      f"{task.source_marker} / {task.pytest_marker}")
+    Console().print(table)
+    return 0
+
+
+def _student(args: argparse.Namespace) -> int:
+    try:
+        build = build_student_version(args.repo, args.out)
+    except StudentVersionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    regions = sum(build.regions.values())
+    print(f"Wrote {len(build.files)} files to {build.out}; stubbed {regions} regions "
+          f"in {len(build.stubbed)} files.")
+    for task_id in build.tasks_without_regions:
+        print(f"warning: task {task_id} has no marked region", file=sys.stderr)
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    report = grade(args.student_dir, reference_dir=args.reference, tasks=args.tasks,
+                   timeout_test=args.timeout_test, timeout_task=args.timeout_task,
+                   json_path=args.json_path)
+    print_report(report)
+    print(f"Wrote {args.json_path}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""`python -m assignments grade [DIR]`: grade a student's checkout against the reference.
+
+1. Collect the reference's tests (in a child process, on the reference's own code) and group
+   them by task marker. A task without tests is a grader error, never a pass.
+2. Build a workspace: the student's code directories (tasks.toml's `code_dirs`) plus the
+   reference's tests, pytest config and task list (`reference_paths`). The student's tests
+   and conftest are never used.
+3. Run the tests there in a child process (see runner.py), with time limits, and score from
+   the outcomes the child reported over its pipe: each test is worth points / tests of a task.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+
+from .report import GradeReport, TaskResult, write_results_json
+from .runner import Collection, GraderError, Limits, TestRun, collect, install_plugin
+from .tasklist import REPO_ROOT, Task, TaskList, TaskListError, load_task_list
+
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
+
+# Stands in for a code directory the student's checkout lacks, so that `import` fails instead
+# of finding the reference's copy (the reference may be installed in the environment).
+_MISSING_PACKAGE = '''raise ImportError("{name}/ is missing from the submission")\n'''
+
+
+def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[str] | None = None,
+          timeout_test: float = 60.0, timeout_task: float = 600.0, timeout_collect: float = 120.0,
+          json_path: Path | None = None, python: str = sys.executable) -> GradeReport:
+    """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
+
+    `tasks` limits grading to these task ids. Never raises for a grader error: the report's
+    `errors` says what went wrong, and results.json is written anyway.
+    """
+    report = GradeReport(Path(student_dir).resolve(), Path(reference_dir).resolve())
+    limits = Limits(test=timeout_test, task=timeout_task, collect=timeout_collect)
+    start = time.monotonic()
+    try:
+        _grade(report, None if tasks is None else list(tasks), limits, python)
+    except (GraderError, TaskListError, OSError) as error:
+        report.errors.append(str(error))
+    except Exception:  # a bug in the grader: keep the traceback for whoever fixes it
+        report.errors.append("unexpected grader failure:\n" + traceback.format_exc())
+    report.seconds = time.monotonic() - start
+    if json_path is not None:
+        write_results_json(report, Path(json_path))
+    return report
+
+
+def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, python: str) -> None:
+    task_list = load_task_list(report.reference_dir)
+    selected = task_list.tasks if task_ids is None else tuple(task_list.get(i) for i in task_ids)
+    report.tasks = [TaskResult(task) for task in selected]
+    if not report.student_dir.is_dir():
+        raise GraderError(f"{report.student_dir} is not a directory")
+    packages = _packages(report.reference_dir, task_list)
+    with tempfile.TemporaryDirectory(prefix="minitorch-grade-") as temporary:
+        root = Path(temporary)
+        plugin_dir = install_plugin(root / "plugin")
+
+        reference = build_workspace(report.reference_dir, report.reference_dir, task_list, root / "reference")
+        collection = collect(reference, plugin_dir, packages, limits.collect, python)
+        report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
+        tests = tests_by_task(collection, selected)
+        for result in report.tasks:
+            if not tests[result.task.id]:
+                result.error = f"no tests collected with marker {result.task.pytest_marker}"
+                report.errors.append(f"task {result.task.id}: {result.error}")
+
+        workspace = build_workspace(report.student_dir, report.reference_dir, task_list, root / "student")
+        order = list(dict.fromkeys(n for task in selected for n in tests[task.id]))
+        tasks_of = {n: [t.id for t in selected if n in tests[t.id]] for n in order}
+        outcomes = TestRun(workspace, plugin_dir, order, tasks_of, packages, limits, python).run()
+        for result in report.tasks:
+            if result.error is None:
+                result.outcomes = [outcomes[n] for n in tests[result.task.id]]
+
+
+def tests_by_task(collection: Collection, tasks: Iterable[Task]) -> dict[str, list[str]]:
+    """Task id -> node ids of the collected tests carrying its pytest marker."""
+    return {task.id: [nodeid for nodeid, markers in collection.markers.items()
+                      if task.pytest_marker in markers]
+            for task in tasks}
+
+
+def _packages(reference: Path, task_list: TaskList) -> list[str]:
+    """The importable code directories, whose origin the child must show is the workspace."""
+    return [name for name in task_list.code_dirs if "/" not in name and (reference / name).is_dir()]
+
+
+def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest: Path) -> Path:
+    """A directory with the code directories of `code_from` and the reference paths of `reference`."""
+    dest.mkdir(parents=True)
+    for name in task_list.code_dirs:
+        source = code_from / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=_IGNORE)
+        elif (reference / name).is_dir():
+            (dest / name).mkdir(parents=True)
+            (dest / name / "__init__.py").write_text(_MISSING_PACKAGE.format(name=name), encoding="utf-8")
+    for name in task_list.reference_paths:
+        source = reference / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=_IGNORE)
+        elif source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
