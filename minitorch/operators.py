@@ -116,14 +116,18 @@ def inv(x: float) -> float:
 def log_back(x: float, d: float) -> float:
     """$d \\cdot \\frac{d}{dx}\\log(x) = \\frac{d}{x}$"""
     # BEGIN ASSIGN0_1
-    return d * inv(x)
+    if x == 0.0:  # IEEE: d/±0 = ±inf (nan when d = 0), not ZeroDivisionError
+        return d * math.copysign(math.inf, x)
+    return d / x
     # END ASSIGN0_1
 
 
 def inv_back(x: float, d: float) -> float:
     """$d \\cdot \\frac{d}{dx}\\frac{1}{x} = -\\frac{d}{x^2}$"""
     # BEGIN ASSIGN0_1
-    return -d * inv(x * x)
+    if x == 0.0:
+        return -d * math.inf
+    return -d / (x * x)
     # END ASSIGN0_1
 
 

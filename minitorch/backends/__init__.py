@@ -6,7 +6,15 @@ from .base import TensorBackend
 from .simple import SimpleKernels
 
 _BACKENDS: dict[str, TensorBackend] = {}
-_LOADERS = {"simple": lambda: TensorBackend(SimpleKernels())}
+
+
+def _load_fast() -> TensorBackend:
+    from .fast import FastKernels  # imports Numba: only when asked for
+
+    return TensorBackend(FastKernels())
+
+
+_LOADERS = {"simple": lambda: TensorBackend(SimpleKernels()), "fast": _load_fast}
 _default_name = "simple"
 
 
