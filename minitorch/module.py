@@ -134,6 +134,18 @@ class Module:
             else:
                 parameter.value.grad = None
 
+    def state_dict(self) -> dict[str, Any]:
+        """Every parameter's values by dotted name, as numpy copies (see `serialization`)."""
+        from .serialization import state_dict  # serialization imports tensors; module stays below them
+
+        return state_dict(self)
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> Any:
+        """Copy a `state_dict()` back into the parameters; checks all before changing any."""
+        from .serialization import load_state_dict
+
+        return load_state_dict(self, state, strict)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 

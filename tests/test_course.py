@@ -18,6 +18,7 @@ stored without outputs. New chapters and notebooks are picked up from the folder
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 import types
@@ -33,6 +34,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PYTHON_LANGS = {"py", "python", "python3"}  # what pytest-markdown-docs runs
 MIN_BLOCKS_PER_CHAPTER = 3
 CELL_TIMEOUT_S = 120
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -78,18 +80,24 @@ def run_chapter(path: Path) -> int:
             namespace = types.ModuleType("fence").__dict__
         # Pad with blank lines so tracebacks point at the right line of the markdown file.
         code = compile("\n" * (fence.line - 1) + fence.code, str(path), "exec", dont_inherit=True)
+        trace = None
         try:
-            exec(code, namespace)
-        except Exception as err:
+            exec(code, namespace)  # noqa: S102 - running the chapter's code is the test
+        except Exception as err:  # noqa: BLE001 - any error fails, reported with its line
             # Drop this function's own frame: the traceback starts in the chapter.
             trace = "".join(traceback.format_exception(type(err), err, err.__traceback__.tb_next))
+        if trace is not None:
             pytest.fail(
-                f"{path.relative_to(ROOT)}: the python block starting at line {fence.line} "
+                f"{_shown(path)}: the python block starting at line {fence.line} "
                 f"failed:\n{trace}",
                 pytrace=False,
             )
         ran += 1
     return ran
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -151,10 +159,13 @@ def test_notebook_runs(notebook: Path) -> None:
     # The kernel imports this checkout's minitorch whatever the state of the installed copy.
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    failure = None
     try:
         client.execute(env=env)
     except nbclient.exceptions.CellExecutionError as err:
-        pytest.fail(f"{notebook.relative_to(ROOT)}: a cell failed:\n{err}", pytrace=False)
+        failure = ANSI_ESCAPE.sub("", str(err))  # IPython colours its tracebacks
+    if failure is not None:
+        pytest.fail(f"{_shown(notebook)}: a cell failed:\n{failure}", pytrace=False)
 
     kernel_prefix = "".join(out.get("text", "") for out in nb.cells[-1].outputs).strip()
     assert kernel_prefix == sys.prefix, (
@@ -179,3 +190,10 @@ def test_notebook_is_stored_clean(notebook: Path) -> None:
         f"{notebook.name}: cells {dirty} hold outputs or execution counts; clear them "
         "(jupyter nbconvert --clear-output --inplace) before committing"
     )
+
+
+def test_every_chapter_has_a_lesson() -> None:
+    """DESIGN.md: one lesson notebook per chapter, with the chapter's file name."""
+    lessons = {notebook.stem for notebook in NOTEBOOKS}
+    missing = [chapter.name for chapter in CHAPTERS if chapter.stem not in lessons]
+    assert not missing, f"chapters without notebooks/<same name>.ipynb: {missing}"

@@ -1,0 +1,151 @@
+"""Module 3: the fast (Numba) backend agrees with the simple one, op by op and layout by layout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import minitorch
+
+# fast computes the same IEEE operations in the same order per element, except matmul
+# (fastmath may reassociate the k-sum): hence a tolerance, stated here.
+TOL = {"float64": 1e-12, "float32": 1e-5}
+MATMUL_TOL = {"float64": 1e-10, "float32": 1e-4}
+
+
+def pair(shape, seed, dtype="float64", positive=False, permute=None):  # noqa: ANN001, ANN201
+    """The same random values on both backends (optionally permuted: a non-contiguous view)."""
+    values = np.random.default_rng(seed).uniform(0.1 if positive else -2.0, 2.0, size=shape)
+    out = []
+    for backend in ("simple", "fast"):
+        t = minitorch.tensor(values, backend=backend, dtype=dtype)
+        out.append(t.permute(*permute) if permute else t)
+    return out
+
+
+def assert_same(simple: minitorch.Tensor, fast: minitorch.Tensor, tol: float) -> None:
+    assert fast.shape == simple.shape and fast.dtype == simple.dtype
+    np.testing.assert_allclose(fast.numpy(), simple.numpy(), rtol=tol, atol=tol)
+
+
+UNARY = {
+    "neg": lambda t: -t, "exp": lambda t: t.exp(), "log": lambda t: t.log(),
+    "sigmoid": lambda t: t.sigmoid(), "relu": lambda t: t.relu(), "inv": lambda t: 1.0 / t,
+    "contiguous": lambda t: t.contiguous(),
+}
+BINARY = {
+    "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "sub": lambda a, b: a - b,
+    "div": lambda a, b: a / b, "lt": lambda a, b: a < b, "eq": lambda a, b: a == b,
+    "is_close": lambda a, b: a.is_close(b),
+}
+
+
+@pytest.mark.task3_1
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", UNARY)
+@pytest.mark.parametrize("permute", [None, (2, 0, 1)])
+def test_map_matches_simple(name: str, dtype: str, permute) -> None:  # noqa: ANN001
+    simple, fast = pair((3, 4, 5), seed=1, dtype=dtype, positive=True, permute=permute)
+    assert_same(UNARY[name](simple), UNARY[name](fast), TOL[dtype])
+
+
+@pytest.mark.task3_1
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize(
+    "shapes", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4))]
+)
+def test_zip_matches_simple_with_broadcasting(name: str, dtype: str, shapes) -> None:  # noqa: ANN001
+    a_simple, a_fast = pair(shapes[0], seed=2, dtype=dtype, positive=True)
+    b_simple, b_fast = pair(shapes[1], seed=3, dtype=dtype, positive=True)
+    assert_same(BINARY[name](a_simple, b_simple), BINARY[name](a_fast, b_fast), TOL[dtype])
+
+
+@pytest.mark.task3_1
+def test_zip_on_permuted_inputs() -> None:
+    a_simple, a_fast = pair((4, 3), seed=4, permute=(1, 0))
+    b_simple, b_fast = pair((3, 4), seed=5)
+    assert_same(a_simple * b_simple, a_fast * b_fast, TOL["float64"])
+
+
+@pytest.mark.task3_1
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dim", [0, 1, 2])
+@pytest.mark.parametrize("permute", [None, (1, 2, 0)])
+def test_reductions_match_simple(dim: int, dtype: str, permute) -> None:  # noqa: ANN001
+    simple, fast = pair((3, 4, 5), seed=6, dtype=dtype, permute=permute)
+    assert_same(simple.sum(dim), fast.sum(dim), TOL[dtype] * 10)
+    assert_same(simple.max(dim), fast.max(dim), 0.0)
+    assert_same(simple.mean(dim, keepdim=True), fast.mean(dim, keepdim=True), TOL[dtype] * 10)
+
+
+@pytest.mark.task3_1
+def test_gradients_match_simple() -> None:
+    grads = []
+    for backend in ("simple", "fast"):
+        x = minitorch.tensor(np.linspace(-1, 1, 12).reshape(3, 4), backend=backend, requires_grad=True)
+        w = minitorch.tensor(np.linspace(0.5, 1.5, 4), backend=backend, requires_grad=True)
+        loss = ((x * w).sigmoid().log() - x.relu() * 2.0).max(1).sum()
+        loss.backward()
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    np.testing.assert_allclose(grads[1][0], grads[0][0], rtol=1e-12)
+    np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-12)
+
+
+@pytest.mark.task3_2
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "shapes",
+    [((4, 5), (5, 3)), ((2, 4, 5), (5, 3)), ((2, 4, 5), (2, 5, 3)), ((1, 4, 5), (3, 5, 2)), ((3,), (3, 4))],
+)
+def test_matmul_matches_simple(shapes, dtype: str) -> None:  # noqa: ANN001
+    a_simple, a_fast = pair(shapes[0], seed=7, dtype=dtype)
+    b_simple, b_fast = pair(shapes[1], seed=8, dtype=dtype)
+    assert_same(a_simple @ b_simple, a_fast @ b_fast, MATMUL_TOL[dtype])
+    np.testing.assert_allclose((a_fast @ b_fast).numpy(), a_fast.numpy() @ b_fast.numpy(),
+                               rtol=MATMUL_TOL[dtype], atol=MATMUL_TOL[dtype])
+
+
+@pytest.mark.task3_2
+def test_matmul_on_transposed_operands_and_gradients() -> None:
+    a_simple, a_fast = pair((5, 4), seed=9, permute=(1, 0))
+    b_simple, b_fast = pair((6, 5), seed=10, permute=(1, 0))
+    assert_same(a_simple @ b_simple, a_fast @ b_fast, MATMUL_TOL["float64"])
+    x = minitorch.tensor(np.arange(6.0).reshape(2, 3), backend="fast", requires_grad=True)
+    y = minitorch.tensor(np.arange(12.0).reshape(3, 4), backend="fast", requires_grad=True)
+    (x @ y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((2, 4)) @ np.arange(12.0).reshape(3, 4).T)
+    np.testing.assert_allclose(y.grad.numpy(), np.arange(6.0).reshape(2, 3).T @ np.ones((2, 4)))
+
+
+def test_large_contiguous_zip_and_sum_match_numpy() -> None:
+    a = np.random.default_rng(0).random((300, 200))
+    fa = minitorch.tensor(a, backend="fast")
+    np.testing.assert_allclose((fa * fa).numpy(), a * a)
+    np.testing.assert_allclose(fa.sum(1).numpy(), a.sum(1), rtol=1e-12)
+
+
+def test_mixing_backends_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="different backends.*'simple'.*'fast'"):
+        minitorch.zeros((2,), backend="simple") + minitorch.zeros((2,), backend="fast")
+
+
+def test_second_process_loads_kernels_from_the_disk_cache() -> None:
+    """Compiled kernels are cached: a fresh process finds them instead of recompiling."""
+    script = textwrap.dedent(
+        """
+        import minitorch
+        from minitorch.backends import fast
+        a = minitorch.tensor([[1.0, 2.0], [3.0, 4.0]], backend="fast")
+        (a * a).sum(1)
+        print(sum(fast.zip_kernel.stats.cache_hits.values()), sum(fast.zip_kernel.stats.cache_misses.values()))
+        """
+    )
+    for _ in range(2):  # the first run may populate the cache
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    hits, misses = (int(x) for x in result.stdout.split())
+    assert hits >= 1 and misses == 0
