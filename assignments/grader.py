@@ -76,7 +76,8 @@ def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, pyth
         workspace = build_workspace(report.student_dir, report.reference_dir, task_list, root / "student")
         order = list(dict.fromkeys(n for task in selected for n in tests[task.id]))
         tasks_of = {n: [t.id for t in selected if n in tests[t.id]] for n in order}
-        outcomes = TestRun(workspace, plugin_dir, order, tasks_of, packages, limits, python).run()
+        outcomes = TestRun(workspace, plugin_dir, order, tasks_of, packages, limits,
+                           protected=task_list.reference_paths, python=python).run()
         for result in report.tasks:
             if result.error is None:
                 result.outcomes = [outcomes[n] for n in tests[result.task.id]]

@@ -152,8 +152,8 @@ def print_report(report: GradeReport, console: Console | None = None) -> None:
 
 
 def _gist(message: str) -> str:
-    """One line of a failure: pytest's last `E ...` line, else the first line."""
+    """One line of a failure: pytest's first `E ...` line (the exception), else the first line."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
-    gist = errors[-1] if errors else (lines[0] if lines else "")
+    gist = errors[0] if errors else (lines[0] if lines else "")
     return gist if len(gist) <= 160 else gist[:157] + "..."

@@ -13,7 +13,8 @@ Settings come from environment variables, read and removed when pytest loads the
 * MINITORCH_GRADER_TESTS: run mode: a JSON file listing the node ids to run, in order.
 * MINITORCH_GRADER_PACKAGES: comma-separated packages whose origin to report.
 
-Records: origins, collect_error, item (collect mode), collection_done, start, finish.
+Records: origins (at start and after collection), collect_error, item (collect mode),
+collection_done, start, finish.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 import time
 
 import pytest
@@ -51,7 +53,19 @@ def _origin(package: str) -> str | None:
     return spec.origin or next(iter(spec.submodule_search_locations or []), None)
 
 
-_send("origins", origins={package: _origin(package) for package in _PACKAGES})
+def _send_origins() -> None:
+    """Where the graded packages come from: before any of their code runs, and once imported."""
+    origins = {}
+    for package in _PACKAGES:
+        module = sys.modules.get(package)
+        if module is None:
+            origins[package] = _origin(package)
+        else:  # a namespace package has no __file__, only __path__
+            origins[package] = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", [])), None)
+    _send("origins", origins=origins)
+
+
+_send_origins()
 
 
 def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -72,6 +86,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if _MODE == "collect":
         for item in items:
             _send("item", nodeid=item.nodeid, markers=sorted({m.name for m in item.iter_markers()}))
+        _send_origins()
         _send("collection_done", selected=[])
         return
     # Run mode: keep the requested tests, in the requested order (the grader groups them by task).
@@ -82,6 +97,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+    _send_origins()
     _send("collection_done", selected=[item.nodeid for item in keep])
 
 

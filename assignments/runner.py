@@ -7,11 +7,18 @@ in the child can therefore fail tests but never pass them.
 
 The parent enforces the time limits itself. A test that runs too long, or a child that dies,
 fails the running test; the parent kills the child's process group and starts a new child for
-the tests not yet run.
+the tests not yet run. If the reference's files in the workspace (tests, config) change during
+a run, no test earns credit.
+
+What this cannot stop: code that deliberately tampers with pytest or with this plugin from
+inside the child process (every test necessarily runs the student's code in that process).
+The per-run token keeps naive forgeries, such as writing records to every open file
+descriptor, from counting.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -220,6 +227,17 @@ class Limits:
     collect: float = 120.0
 
 
+def fingerprint(root: Path, names: Iterable[str]) -> dict[str, str]:
+    """Relative path -> sha256 of every file under `root/<name>`, to notice modifications."""
+    digests = {}
+    for name in names:
+        top = root / name
+        for path in sorted([top] if top.is_file() else top.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digests[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
 class TestRun:
     """Runs the given tests in as few children as possible, honouring the time limits."""
 
@@ -227,7 +245,7 @@ class TestRun:
 
     def __init__(self, workspace: Path, plugin_dir: Path, tests: list[str],
                  tasks_of: Mapping[str, list[str]], packages: Iterable[str], limits: Limits,
-                 python: str = sys.executable) -> None:
+                 protected: Iterable[str] = (), python: str = sys.executable) -> None:
         self.workspace, self.plugin_dir, self.python = workspace, plugin_dir, python
         self.tests = tests  # node ids, in the order to run them
         self.tasks_of = tasks_of  # node id -> ids of the tasks it counts for
@@ -235,6 +253,8 @@ class TestRun:
         self.limits = limits
         self.outcomes: dict[str, Outcome] = {}
         self.task_time: dict[str, float] = {}  # task id -> seconds its tests have run
+        self.protected = list(protected)  # reference paths in the workspace, which must not change
+        self._baseline = fingerprint(workspace, self.protected)
 
     def run(self) -> dict[str, Outcome]:
         """Every test's outcome. A child that resolves no test is not tried again."""
@@ -242,12 +262,21 @@ class TestRun:
         while pending:
             before = len(self.outcomes)
             reason = self._run_child(pending)
+            if fingerprint(self.workspace, self.protected) != self._baseline:
+                self._void(f"the reference files in the grading workspace ({', '.join(self.protected)}) "
+                           "were modified while tests ran")
+                break
             pending = self._pending()
             if pending and len(self.outcomes) == before:
                 for nodeid in pending:
                     self._fail(nodeid, f"not run: {reason or 'the test process stopped before it'}")
                 break
         return self.outcomes
+
+    def _void(self, why: str) -> None:
+        """No test earns credit: something undermined the whole run."""
+        for nodeid in self.tests:
+            self._fail(nodeid, f"no credit: {why}")
 
     def _pending(self) -> list[str]:
         """Tests without an outcome; those of tasks out of time fail here without running."""

@@ -21,3 +21,5 @@ from .backends import available_backends, get_backend, set_default_backend
 from .tensor import Tensor, from_numpy, ones, rand, tensor, zeros
 from .tensor_data import IndexingError, ShapeError, TensorData
 from .tensor_functions import Function
+from . import data, nn, optim
+from .serialization import CheckpointError, load, save

@@ -62,6 +62,7 @@ class Module:
             self._parameters[name] = value
             if value.name is None:
                 value.name = name
+                value._mark_trainable()  # the held value takes the name too (shown in graphs)
         elif isinstance(value, Module):
             self._modules[name] = value
         else:

@@ -164,7 +164,7 @@ def same_shape_pairs(
     """Two cases of one shape, each with its own (maybe permuted) layout."""
     shape = draw(shapes(1, max_dims, 1, max_side))
     a = draw(tensor_cases(shape, backend=backend, dtype=dtype, values=values))
-    b = draw(tensor_cases(shape, backend=backend, dtype=dtype, values=other_values or values))
+    b = draw(tensor_cases(shape, backend=backend, dtype=dtype, values=values if other_values is None else other_values))
     return a, b
 
 
@@ -190,7 +190,7 @@ def broadcast_pairs(
         shape_a = full
         shape_b = shape_b if shape_b != full else (1, *full[1:])
     a = draw(tensor_cases(shape_a, backend=backend, dtype=dtype, values=values))
-    b = draw(tensor_cases(shape_b, backend=backend, dtype=dtype, values=other_values or values))
+    b = draw(tensor_cases(shape_b, backend=backend, dtype=dtype, values=values if other_values is None else other_values))
     return a, b
 
 

@@ -315,6 +315,19 @@ def test_rewriting_results_json_does_not_count(reference: Path, tmp_path: Path) 
     assert json.loads(json_path.read_text())["score"] == 6
 
 
+def test_rewriting_the_reference_tests_voids_the_run(reference: Path, tmp_path: Path) -> None:
+    """The package rewrites the workspace's tests at import, then crashes so a new child would
+    collect the rewritten ones: every test loses its credit instead."""
+    forged = "import pytest\n" + "".join(
+        f"@pytest.mark.{marker}\ndef {name}(*args):\n    pass\n"
+        for marker, name in [("task0_1", "test_add"), ("task0_1", "test_add_negative"), ("task0_2", "test_mul")])
+    prefix = f"import pathlib\npathlib.Path('tests/test_ops.py').write_text({forged!r})\n"
+    student = write_package(tmp_path / "student", add_body="import os\nos._exit(0)", init_prefix=prefix)
+    report = run_grade(reference, student)
+    assert earned(report) == {"0.1": 0, "0.2": 0}
+    assert all("no credit: the reference files" in m for task in ("0.1", "0.2") for m in messages(report, task))
+
+
 @pytest.mark.parametrize("prefix", ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n"])
 def test_exiting_at_import_earns_nothing(reference: Path, tmp_path: Path, prefix: str) -> None:
     student = write_package(tmp_path / "student", init_prefix=prefix)

@@ -1,0 +1,202 @@
+"""Module 4 — datasets and batches: `TensorDataset`, `DataLoader`, digits and MNIST readers.
+
+    train = data.load_digits("train")
+    for x, y in data.DataLoader(train, batch_size=64, shuffle=True, seed=0):
+        ...   # x: Tensor (64, 64) of pixels in [0, 1], y: Tensor (64,) of class indices
+
+Data lives as numpy arrays until a batch is taken; each batch becomes a pair of Tensors on
+the backend the loader names. Labels are class indices stored as floats (minitorch tensors
+hold floating-point numbers only).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .backends.base import TensorBackend
+from .datasets import DATASETS
+from .tensor import Tensor, tensor
+from .tensor_data import resolve_dtype
+
+ArrayLike = np.ndarray | Tensor
+
+
+class DataFormatError(ValueError):
+    """A data file that is not what it claims to be (bad magic number, truncated)."""
+
+
+def _as_array(values: ArrayLike | list[Any]) -> np.ndarray:
+    return values.numpy() if isinstance(values, Tensor) else np.asarray(values)
+
+
+class TensorDataset:
+    """Inputs `X` and labels `y`, row by row: `dataset[i] == (X[i], y[i])` (PyTorch's TensorDataset)."""
+
+    def __init__(self, X: ArrayLike, y: ArrayLike) -> None:
+        self.X, self.y = _as_array(X), _as_array(y)
+        if len(self.X) != len(self.y):
+            raise ValueError(f"TensorDataset: {len(self.X)} inputs but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One row, or several at once for an array of indices (how the loader takes a batch)."""
+        return self.X[index], self.y[index]
+
+    def __repr__(self) -> str:
+        return f"TensorDataset(X: {self.X.shape} {self.X.dtype}, y: {self.y.shape} {self.y.dtype})"
+
+
+class DataLoader:
+    """Batches of `batch_size` rows as `(X, y)` Tensors; with `shuffle`, a new order every epoch.
+
+    The order comes from a numpy Generator seeded once with `seed`, so a run is reproducible
+    and epoch 2 differs from epoch 1. `drop_last` drops a final batch smaller than `batch_size`.
+    """
+
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_last: bool = False,
+        backend: str | TensorBackend | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        self.dataset = dataset
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.backend, self.dtype = backend, dtype
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        full, rest = divmod(len(self.dataset), self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def _to_tensor(self, values: np.ndarray) -> Tensor:
+        dtype = self.dtype or ("float32" if values.dtype == np.float32 else "float64")
+        return tensor(values, backend=self.backend, dtype=resolve_dtype(dtype))
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        count = len(self.dataset)
+        order = self.rng.permutation(count) if self.shuffle else np.arange(count)
+        for batch in range(len(self)):
+            indices = order[batch * self.batch_size : (batch + 1) * self.batch_size]
+            X, y = self.dataset[indices]
+            yield self._to_tensor(X), self._to_tensor(y)
+
+
+# ## Ready-made datasets
+
+
+def toy_dataset(name: str, n: int, seed: int = 0) -> TensorDataset:
+    """One of the course's 2-D datasets (`minitorch.DATASETS`): X (n, 2), y (n,) of 0.0 / 1.0."""
+    if name not in DATASETS:
+        raise ValueError(f"toy_dataset: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+    graph = DATASETS[name](n, seed=seed)
+    return TensorDataset(np.array(graph.X, dtype=np.float64), np.array(graph.y, dtype=np.float64))
+
+
+def load_digits(split: str = "train", test_fraction: float = 0.2, seed: int = 0) -> TensorDataset:
+    """scikit-learn's 8x8 handwritten digits (1797 images, bundled: no download).
+
+    X has shape (N, 64) with pixels scaled from 0..16 to [0, 1]; y holds the digit 0..9.
+    The images are shuffled with `seed` and the last `test_fraction` of them are the test split.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"load_digits: split must be 'train' or 'test', got {split!r}")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction}")
+    from sklearn.datasets import load_digits as sklearn_digits  # optional dependency: the "data" extra
+
+    digits = sklearn_digits()
+    order = np.random.default_rng(seed).permutation(len(digits.target))
+    n_test = int(round(len(order) * test_fraction))
+    chosen = order[len(order) - n_test :] if split == "test" else order[: len(order) - n_test]
+    return TensorDataset(digits.data[chosen] / 16.0, digits.target[chosen].astype(np.float64))
+
+
+# ## MNIST's IDX files
+
+# IDX header: two zero bytes, a dtype code, the number of dims; then each dim as a big-endian
+# uint32; then the values, big-endian, row-major.
+IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _read_bytes(path: str) -> bytes:
+    """The file's bytes, gunzipped when it starts with gzip's magic number (whatever its name)."""
+    with open(path, "rb") as file:
+        raw = file.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise DataFormatError(f"read_idx: {path!r} is a damaged gzip file: {error}") from error
+    return raw
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """The array stored in an IDX file (MNIST's format), plain or gzipped."""
+    path = os.fspath(path)
+    raw = _read_bytes(path)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        raise DataFormatError(
+            f"read_idx: {path!r} does not start with an IDX magic number "
+            f"(00 00 <dtype code> <dims>), got {raw[:4].hex(' ') or 'an empty file'}"
+        )
+    dtype, dims = np.dtype(IDX_DTYPES[raw[2]]), raw[3]
+    header = 4 + 4 * dims
+    if len(raw) < header:
+        raise DataFormatError(f"read_idx: {path!r} is truncated inside its header ({len(raw)} bytes)")
+    shape = struct.unpack(f">{dims}I", raw[4:header])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DataFormatError(
+            f"read_idx: {path!r} holds {len(raw) - header} bytes of data but shape {shape} of "
+            f"{dtype.name} needs {expected} (truncated or corrupt)"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find(folder: str, stem: str) -> str:
+    """`stem` in `folder`, also as `stem.gz` or with the `.idx` dot some mirrors use."""
+    candidates = [stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"]
+    for name in candidates:
+        if os.path.exists(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    raise FileNotFoundError(f"load_mnist: none of {', '.join(candidates)} in {folder!r}")
+
+
+def load_mnist(folder: str | os.PathLike[str], split: str = "train", flatten: bool = True) -> TensorDataset:
+    """MNIST from its four IDX files in `folder` (train-* or t10k-*, plain or .gz; no download).
+
+    X: pixels scaled to [0, 1], shape (N, 784) or, with `flatten=False`, (N, 28, 28); y: digits.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    folder = os.fspath(folder)
+    prefix = "train" if split == "train" else "t10k"
+    images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataFormatError(
+            f"load_mnist: images of shape {images.shape} and labels of shape {labels.shape} do not "
+            "match (expected (N, rows, cols) and (N,))"
+        )
+    X = images.astype(np.float64) / 255.0
+    return TensorDataset(X.reshape(len(X), -1) if flatten else X, labels.astype(np.float64))
+
+
+__all__ = [
+    "DataFormatError", "DataLoader", "TensorDataset", "load_digits", "load_mnist", "read_idx", "toy_dataset",
+]
