@@ -7,9 +7,10 @@
 The same from Python: `load_task_list`, `make_student_version`, `grade`.
 """
 
+from .child import GraderError
 from .grader import grade
 from .report import GradeReport, TaskResult, print_report, write_results_json
-from .runner import GraderError, Outcome
+from .runner import Outcome
 from .student import StudentVersionError, build_student_version, make_student_version, stub_regions
 from .tasklist import (
     REPO_ROOT,

@@ -26,12 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     tasks = commands.add_parser("tasks", help="list the assignment tasks")
-    tasks.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: this one)")
+    tasks.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: ours)")
     tasks.set_defaults(command=_tasks)
 
     student = commands.add_parser("student", help="write the student version of the repository")
-    student.add_argument("out", type=Path, metavar="OUT_DIR", help="where to write it (absent or empty)")
-    student.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: this one)")
+    student.add_argument("out", type=Path, metavar="OUT_DIR", help="output (absent or empty)")
+    student.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: ours)")
     student.set_defaults(command=_student)
 
     grader = commands.add_parser("grade", help="grade a checkout with the reference tests")

@@ -19,8 +19,9 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
+from .child import GraderError, install_plugin
 from .report import GradeReport, TaskResult, write_results_json
-from .runner import Collection, GraderError, Limits, TestRun, collect, install_plugin
+from .runner import Collection, Limits, TestRun, collect
 from .tasklist import REPO_ROOT, Task, TaskList, TaskListError, load_task_list
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
@@ -45,7 +46,7 @@ def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[st
         _grade(report, None if tasks is None else list(tasks), limits, python)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
-    except Exception:  # a bug in the grader: keep the traceback for whoever fixes it
+    except Exception:  # noqa: BLE001 - a grader bug: keep its traceback for whoever fixes it
         report.errors.append("unexpected grader failure:\n" + traceback.format_exc())
     report.seconds = time.monotonic() - start
     if json_path is not None:
@@ -64,7 +65,8 @@ def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, pyth
         root = Path(temporary)
         plugin_dir = install_plugin(root / "plugin")
 
-        reference = build_workspace(report.reference_dir, report.reference_dir, task_list, root / "reference")
+        reference_dir, student_dir = report.reference_dir, report.student_dir
+        reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference")
         collection = collect(reference, plugin_dir, packages, limits.collect, python)
         report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
         tests = tests_by_task(collection, selected)
@@ -73,7 +75,7 @@ def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, pyth
                 result.error = f"no tests collected with marker {result.task.pytest_marker}"
                 report.errors.append(f"task {result.task.id}: {result.error}")
 
-        workspace = build_workspace(report.student_dir, report.reference_dir, task_list, root / "student")
+        workspace = build_workspace(student_dir, reference_dir, task_list, root / "student")
         order = list(dict.fromkeys(n for task in selected for n in tests[task.id]))
         tasks_of = {n: [t.id for t in selected if n in tests[t.id]] for n in order}
         outcomes = TestRun(workspace, plugin_dir, order, tasks_of, packages, limits,
@@ -96,7 +98,7 @@ def _packages(reference: Path, task_list: TaskList) -> list[str]:
 
 
 def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest: Path) -> Path:
-    """A directory with the code directories of `code_from` and the reference paths of `reference`."""
+    """Make `dest`: the code directories of `code_from`, the reference paths of `reference`."""
     dest.mkdir(parents=True)
     for name in task_list.code_dirs:
         source = code_from / name
@@ -104,7 +106,8 @@ def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest:
             shutil.copytree(source, dest / name, ignore=_IGNORE)
         elif (reference / name).is_dir():
             (dest / name).mkdir(parents=True)
-            (dest / name / "__init__.py").write_text(_MISSING_PACKAGE.format(name=name), encoding="utf-8")
+            stand_in = _MISSING_PACKAGE.format(name=name)
+            (dest / name / "__init__.py").write_text(stand_in, encoding="utf-8")
     for name in task_list.reference_paths:
         source = reference / name
         if source.is_dir():

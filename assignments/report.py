@@ -88,7 +88,8 @@ class GradeReport:
         return next(result for result in self.tasks if result.task.id == task_id)
 
     def summary(self) -> str:
-        lines = [f"Score: {self.score:.4g} / {self.max_score:g} ({len(self.tasks)} tasks, {self.seconds:.1f} s)."]
+        score = f"Score: {self.score:.4g} / {self.max_score:g}"
+        lines = [f"{score} ({len(self.tasks)} tasks, {self.seconds:.1f} s)."]
         lines += [f"Grader error: {error}" for error in self.errors]
         return "\n".join(lines)
 
@@ -142,11 +143,12 @@ def print_report(report: GradeReport, console: Console | None = None) -> None:
     console.print(table)
     for result in report.tasks:
         if result.error is not None:
-            console.print(f"[bold red]Task {result.task.id}:[/] {escape(result.error)}", highlight=False)
+            console.print(f"[bold red]Task {result.task.id}:[/] {escape(result.error)}",
+                          highlight=False)
         for outcome in result.outcomes:
             if not outcome.passed:
-                console.print(f"[red]FAILED[/] {escape(outcome.nodeid)}: {escape(_gist(outcome.message))}",
-                              highlight=False)
+                gist = escape(_gist(outcome.message))
+                console.print(f"[red]FAILED[/] {escape(outcome.nodeid)}: {gist}", highlight=False)
     for error in report.errors:
         console.print(f"[bold red]Grader error:[/] {escape(error)}", highlight=False)
 

@@ -61,7 +61,8 @@ def _send_origins() -> None:
         if module is None:
             origins[package] = _origin(package)
         else:  # a namespace package has no __file__, only __path__
-            origins[package] = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", [])), None)
+            paths = list(getattr(module, "__path__", []))
+            origins[package] = getattr(module, "__file__", None) or (paths[0] if paths else None)
     _send("origins", origins=origins)
 
 
@@ -92,7 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Run mode: keep the requested tests, in the requested order (the grader groups them by task).
     with open(_TESTS_FILE, encoding="utf-8") as file:
         order = {nodeid: n for n, nodeid in enumerate(json.load(file))}
-    keep = sorted((item for item in items if item.nodeid in order), key=lambda item: order[item.nodeid])
+    keep = sorted((item for item in items if item.nodeid in order), key=lambda i: order[i.nodeid])
     dropped = [item for item in items if item.nodeid not in order]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -28,7 +28,8 @@ from .tasklist import TaskList, TaskListError, load_task_list, task_id_from_mark
 
 # Anything that looks like a marker; checked strictly below so typos are errors, not code.
 _LOOKS_LIKE_MARKER = re.compile(r"#\s*(?:BEGIN|END)\s*ASSIGN", re.IGNORECASE)
-_MARKER_LINE = re.compile(r"(?P<indent>[ \t]*)# (?P<kind>BEGIN|END) (?P<marker>ASSIGN\d+_\d+)[ \t]*")
+_MARKER_LINE = re.compile(
+    r"(?P<indent>[ \t]*)# (?P<kind>BEGIN|END) (?P<marker>ASSIGN\d+_\d+)[ \t]*")
 
 # Never copied when the repository is not a git checkout.
 _SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis",
@@ -60,7 +61,8 @@ class StudentBuild:
     tasks_without_regions: list[str] = field(default_factory=list)
 
 
-def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<source>") -> tuple[str, list[Region]]:
+def stub_regions(source: str, titles: Mapping[str, str],
+                 filename: str = "<source>") -> tuple[str, list[Region]]:
     """Replace the body of every marked region in `source` by a `raise NotImplementedError`.
 
     `titles` maps task id -> title (the known tasks). Returns the new source and its regions.
@@ -79,7 +81,8 @@ def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<sourc
         indent, kind, marker = _parse_marker(line, where)
         task_id = task_id_from_marker(marker)
         if task_id not in titles:
-            raise StudentVersionError(f"{where}: {marker} names task {task_id}, which tasks.toml does not list")
+            raise StudentVersionError(
+                f"{where}: {marker} names task {task_id}, which tasks.toml does not list")
         if kind == "BEGIN":
             if open_at is not None:
                 raise StudentVersionError(
@@ -91,7 +94,7 @@ def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<sourc
             out += [line, f"{indent}raise NotImplementedError({message}){newline}"]
         else:
             if open_at is None:
-                raise StudentVersionError(f"{where}: END {marker} without a BEGIN {marker} before it")
+                raise StudentVersionError(f"{where}: END {marker} without a BEGIN before it")
             begin, open_marker, open_indent = open_at
             if marker != open_marker:
                 raise StudentVersionError(
@@ -103,7 +106,8 @@ def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<sourc
             regions.append(Region(task_id, begin, lineno))
             open_at = None
     if open_at is not None:
-        raise StudentVersionError(f"{filename}:{open_at[0]}: BEGIN {open_at[1]} is never closed by END {open_at[1]}")
+        begin, marker, _ = open_at
+        raise StudentVersionError(f"{filename}:{begin}: BEGIN {marker} is never closed")
     stubbed = "".join(out)
     if regions:
         _check_compiles(stubbed, filename)
@@ -147,7 +151,8 @@ def _walk(repo: Path) -> list[Path]:
     files = []
     for folder, dirs, names in os.walk(repo):
         dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.endswith(_SKIP_SUFFIXES)]
-        files += [Path(folder, n).relative_to(repo) for n in names if not n.endswith(_SKIP_SUFFIXES)]
+        kept = [n for n in names if not n.endswith(_SKIP_SUFFIXES)]
+        files += [Path(folder, n).relative_to(repo) for n in kept]
     return files
 
 
@@ -183,7 +188,8 @@ def build_student_version(repo: Path, out: Path) -> StudentBuild:
     return build
 
 
-def _stub_code_files(repo: Path, files: list[Path], task_list: TaskList) -> tuple[dict[Path, str], Counter[str]]:
+def _stub_code_files(repo: Path, files: list[Path],
+                     task_list: TaskList) -> tuple[dict[Path, str], Counter[str]]:
     """Stubbed source of every code file that has regions, and the region count per task."""
     titles = {task.id: task.title for task in task_list.tasks}
     stubs: dict[Path, str] = {}
@@ -200,5 +206,5 @@ def _stub_code_files(repo: Path, files: list[Path], task_list: TaskList) -> tupl
 
 
 def make_student_version(repo: Path, out: Path) -> list[Path]:
-    """Write the student version of `repo` into `out`; return the files whose regions were stubbed."""
+    """Write the student version of `repo` into `out`; return the files with stubbed regions."""
     return build_student_version(repo, out).stubbed

@@ -123,7 +123,8 @@ def _names(path: Path, data: dict, key: str, default: tuple[str, ...]) -> tuple[
     """An optional top-level list of relative paths."""
     value = data.get(key, list(default))
     def relative(v: object) -> bool:
-        return isinstance(v, str) and bool(v) and not Path(v).is_absolute() and ".." not in Path(v).parts
+        return (isinstance(v, str) and bool(v) and not Path(v).is_absolute()
+                and ".." not in Path(v).parts)
 
     if not isinstance(value, list) or not all(relative(v) for v in value):
         raise TaskListError(f"{path}: {key} must be a list of relative paths inside the repository")

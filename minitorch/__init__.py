@@ -23,3 +23,4 @@ from .tensor_data import IndexingError, ShapeError, TensorData
 from .tensor_functions import Function
 from . import data, nn, optim
 from .serialization import CheckpointError, load, save
+from .profiler import Profile, profile

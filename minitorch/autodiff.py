@@ -180,34 +180,53 @@ def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False)
     values are freed once used, so a second backward through the same graph raises
     `GraphFreedError` instead of computing with stale or missing values.
     """
-    listening = bool(events.LISTENERS)
-    contributions: dict[int, list[tuple[int, Any]]] = {}
-    with no_grad():  # gradients are plain values: backward builds no graph of its own
-        # BEGIN ASSIGN1_4
-        derivatives: dict[int, Any] = {variable.unique_id: d_output}
-        for node in topological_sort(variable):
-            d_node = derivatives.pop(node.unique_id, None)
-            if d_node is None:
-                continue  # not reached from the output (cannot happen for a well-formed graph)
-            if node.is_leaf():
-                node.accumulate_derivative(d_node)
-                if listening:
-                    events.report_leaf_gradient(node, d_node, contributions.pop(node.unique_id, []))
-                continue
-            ctx = node.history.ctx
-            if ctx is not None and ctx.freed:
-                ctx.saved_values  # raises GraphFreedError with the explanation
-            local = node.local_derivatives() if listening else None
+    step = BackwardStep(reporting=bool(events.LISTENERS))
+    events.in_backward = True
+    try:
+        with no_grad():  # gradients are plain values: backward builds no graph of its own
+            # BEGIN ASSIGN1_4
+            derivatives: dict[int, Any] = {variable.unique_id: d_output}
+            for node in topological_sort(variable):
+                d_node = derivatives.pop(node.unique_id)
+                if node.is_leaf():
+                    step.leaf(node, d_node)  # node.grad += d_node
+                    continue
+                for parent, d_parent in step.chain_rule(node, d_node):
+                    pid = parent.unique_id
+                    derivatives[pid] = derivatives[pid] + d_parent if pid in derivatives else d_parent
+                if not retain_graph:
+                    node.history.ctx.free()
+            # END ASSIGN1_4
+    finally:
+        events.in_backward = False
+
+
+class BackwardStep:
+    """One node's share of backpropagation, plus the reports the visual debugger reads.
+
+    `chain_rule` refuses a freed graph, applies the node's backward, and — only while
+    someone listens — reports incoming gradient, local derivatives and what each parent got.
+    """
+
+    def __init__(self, reporting: bool) -> None:
+        self.reporting = reporting
+        self.contributions: dict[int, list[tuple[int, Any]]] = {}  # node -> (child, grad sent)
+
+    def chain_rule(self, node: Variable, d_node: Any) -> list[tuple[Variable, Any]]:
+        ctx = node.history.ctx
+        if ctx is not None and ctx.freed:
+            ctx.saved_values  # raises GraphFreedError with the explanation
+        if not self.reporting:
+            return list(node.chain_rule(d_node))
+        local = node.local_derivatives()
+        with events.running_op(f"{node.history.last_fn.op_name()}.backward"):
             sent = list(node.chain_rule(d_node))
-            for parent, d_parent in sent:
-                pid = parent.unique_id
-                derivatives[pid] = d_parent if pid not in derivatives else derivatives[pid] + d_parent
-                if listening:
-                    contributions.setdefault(pid, []).append((node.unique_id, d_parent))
-            if listening:
-                events.report_backward_step(
-                    node, d_node, contributions.pop(node.unique_id, []), local, sent
-                )
-            if not retain_graph and ctx is not None:
-                ctx.free()
-        # END ASSIGN1_4
+        for parent, d_parent in sent:
+            self.contributions.setdefault(parent.unique_id, []).append((node.unique_id, d_parent))
+        events.report_backward_step(node, d_node, self.contributions.pop(node.unique_id, []), local, sent)
+        return sent
+
+    def leaf(self, node: Variable, d_node: Any) -> None:
+        node.accumulate_derivative(d_node)
+        if self.reporting:
+            events.report_leaf_gradient(node, d_node, self.contributions.pop(node.unique_id, []))

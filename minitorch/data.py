@@ -11,9 +11,11 @@ hold floating-point numbers only).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,13 +119,21 @@ def load_digits(split: str = "train", test_fraction: float = 0.2, seed: int = 0)
         raise ValueError(f"load_digits: split must be 'train' or 'test', got {split!r}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction}")
-    from sklearn.datasets import load_digits as sklearn_digits  # optional dependency: the "data" extra
+    images, labels = _digits_arrays()
+    order = np.random.default_rng(seed).permutation(len(labels))
+    n_test = round(len(order) * test_fraction)
+    chosen = order[len(order) - n_test :] if split == "test" else order[: len(order) - n_test]
+    return TensorDataset(images[chosen] / 16.0, labels[chosen].astype(np.float64))
+
+
+@functools.cache
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) from scikit-learn, read once per process (parsing takes ~0.3 s)."""
+    # scikit-learn is an optional dependency (the "data" extra), so it is imported only here.
+    from sklearn.datasets import load_digits as sklearn_digits
 
     digits = sklearn_digits()
-    order = np.random.default_rng(seed).permutation(len(digits.target))
-    n_test = int(round(len(order) * test_fraction))
-    chosen = order[len(order) - n_test :] if split == "test" else order[: len(order) - n_test]
-    return TensorDataset(digits.data[chosen] / 16.0, digits.target[chosen].astype(np.float64))
+    return digits.data, digits.target
 
 
 # ## MNIST's IDX files
@@ -140,7 +150,7 @@ def _read_bytes(path: str) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             raise DataFormatError(f"read_idx: {path!r} is a damaged gzip file: {error}") from error
     return raw
 
@@ -177,7 +187,9 @@ def _find(folder: str, stem: str) -> str:
     raise FileNotFoundError(f"load_mnist: none of {', '.join(candidates)} in {folder!r}")
 
 
-def load_mnist(folder: str | os.PathLike[str], split: str = "train", flatten: bool = True) -> TensorDataset:
+def load_mnist(
+    folder: str | os.PathLike[str], split: str = "train", flatten: bool = True
+) -> TensorDataset:
     """MNIST from its four IDX files in `folder` (train-* or t10k-*, plain or .gz; no download).
 
     X: pixels scaled to [0, 1], shape (N, 784) or, with `flatten=False`, (N, 28, 28); y: digits.

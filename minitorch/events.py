@@ -31,6 +31,10 @@ ARRAY_DATA_LIMIT = 64  # arrays up to this many elements keep their data in a re
 
 Listener = Callable[["Event"], None]
 LISTENERS: list[Listener] = []
+# True while `backpropagate` runs: the arithmetic of backward is not part of the forward graph.
+in_backward = False
+# The op whose kernels are running now ("Mul", "Mul.backward"), set only while someone listens.
+current_op: str | None = None
 
 
 class RecordingError(ValueError):
@@ -152,8 +156,31 @@ def node_ref(variable: Any) -> NodeRef:
 
 
 def report_forward(op: str, inputs: Any, output: Any, backend: str | None = None) -> None:
-    """Called by `Function.apply` after an op ran (only while someone listens)."""
+    """Called by `Function.apply` after an op ran (only while someone listens).
+
+    Ops that backward runs to compute gradients are left out: the backward events carry them.
+    """
+    if in_backward:
+        return
     emit(ForwardEvent(op, [node_ref(x) for x in inputs], node_ref(output), backend))
+
+
+def report_kernel(
+    kernel: str, backend: str, shapes: list[list[int]], seconds: float, bytes: int, flops: int
+) -> None:
+    """Called by a backend after a kernel ran (only while someone listens)."""
+    emit(KernelEvent(kernel, backend, current_op, shapes, seconds, bytes, flops))
+
+
+@contextlib.contextmanager
+def running_op(name: str) -> Iterator[None]:
+    """Label the kernels launched inside the block with the op `name`."""
+    global current_op
+    previous, current_op = current_op, name
+    try:
+        yield
+    finally:
+        current_op = previous
 
 
 def report_backward_step(

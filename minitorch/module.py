@@ -137,7 +137,8 @@ class Module:
 
     def state_dict(self) -> dict[str, Any]:
         """Every parameter's values by dotted name, as numpy copies (see `serialization`)."""
-        from .serialization import state_dict  # serialization imports tensors; module stays below them
+        # Imported here: serialization imports tensors, and module must stay below them.
+        from .serialization import state_dict
 
         return state_dict(self)
 

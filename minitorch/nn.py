@@ -49,7 +49,9 @@ def copy_(target: Tensor, values: np.ndarray | Tensor) -> Tensor:
 
 def _check_same_shape(op: str, a: Tensor, b: Tensor) -> None:
     if a.shape != b.shape:
-        raise ShapeError(f"{op}: input has shape {a.shape} but target has shape {b.shape}; they must be equal")
+        raise ShapeError(
+            f"{op}: input has shape {a.shape} but target has shape {b.shape}; they must be equal"
+        )
 
 
 def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
@@ -104,7 +106,8 @@ class Linear(Module):
         return out + self.bias.value if self.bias is not None else out
 
     def __repr__(self) -> str:
-        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+        has_bias = self.bias is not None
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={has_bias})"
 
 
 class Sequential(Module):
@@ -228,7 +231,10 @@ BCE_EPS = 1e-12
 
 
 def _clamped_log(p: Tensor) -> Tensor:
-    """$\\log(\\max(p, \\epsilon))$, the max built from relu: $\\max(p, \\epsilon) = \\mathrm{relu}(p - \\epsilon) + \\epsilon$."""
+    """$\\log(\\max(p, \\epsilon))$, the max built from relu:
+
+    $\\max(p, \\epsilon) = \\mathrm{relu}(p - \\epsilon) + \\epsilon$ (gradient 0 where $p < \\epsilon$).
+    """
     return ((p - BCE_EPS).relu() + BCE_EPS).log()
 
 
@@ -255,7 +261,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Tensor, reduction: 
     return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
 
 
-def one_hot(indices: Tensor | Sequence[int] | np.ndarray, num_classes: int, like: Tensor) -> Tensor:
+def one_hot(indices: Labels, num_classes: int, like: Tensor) -> Tensor:
     """A constant (N, num_classes) tensor with 1.0 at [i, indices[i]], dtype and backend of `like`."""
     labels = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
     as_int = labels.astype(np.int64)
@@ -270,7 +276,10 @@ def one_hot(indices: Tensor | Sequence[int] | np.ndarray, num_classes: int, like
     return tensor(encoded, backend=like.backend, dtype=like.dtype)
 
 
-def nll_loss(logprobs: Tensor, target: Tensor | Sequence[int] | np.ndarray, reduction: str = "mean") -> Tensor:
+Labels = Tensor | Sequence[int] | np.ndarray  # class indices: a float tensor, a list or an array
+
+
+def nll_loss(logprobs: Tensor, target: Labels, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: $-\\frac{1}{N}\\sum_i \\log p_{i, t_i}$ for (N, C) log-probabilities.
 
     Picking entry $t_i$ of each row is a product with a one-hot mask, then a row sum.
@@ -285,8 +294,11 @@ def nll_loss(logprobs: Tensor, target: Tensor | Sequence[int] | np.ndarray, redu
     return _reduce(-(logprobs * mask).sum(1), reduction, "nll_loss")
 
 
-def cross_entropy(logits: Tensor, target: Tensor | Sequence[int] | np.ndarray, reduction: str = "mean") -> Tensor:
-    """$-\\frac{1}{N}\\sum_i \\log \\mathrm{softmax}(z_i)_{t_i}$: `nll_loss(logsoftmax(logits, 1), target)`."""
+def cross_entropy(logits: Tensor, target: Labels, reduction: str = "mean") -> Tensor:
+    """$-\\frac{1}{N}\\sum_i \\log \\mathrm{softmax}(z_i)_{t_i}$.
+
+    That is `nll_loss(logsoftmax(logits, 1), target)`: stable for any logits.
+    """
     if logits.dims != 2:
         raise ShapeError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
     return nll_loss(logsoftmax(logits, dim=1), target, reduction)

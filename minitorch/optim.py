@@ -41,7 +41,8 @@ class Optimizer:
         for p in self.parameters:
             if not isinstance(p, Parameter) or not isinstance(p.value, Tensor):
                 raise TypeError(
-                    f"{type(self).__name__}: expected Parameters holding Tensors (model.parameters()), got {p!r}"
+                    f"{type(self).__name__}: expected Parameters holding Tensors "
+                    f"(model.parameters()), got {p!r}"
                 )
         self.hyperparameters: dict[str, Any] = hyperparameters
         self.state: dict[int, dict[str, Any]] = {}
@@ -70,8 +71,9 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """A copy of everything needed to resume: per-parameter state and hyperparameters.
 
-        `{"state": {0: {"momentum_buffer": array}, ...}, "param_groups": [{"lr": ..., "params": [0, 1, ...]}]}`
-        (PyTorch's layout, with one group).
+        PyTorch's layout, with one group:
+        `{"state": {0: {"momentum_buffer": array}, ...},
+          "param_groups": [{"lr": ..., "params": [0, 1, ...]}]}`
         """
         group = {**self.hyperparameters, "params": list(range(len(self.parameters)))}
         return {"state": copy.deepcopy(self.state), "param_groups": [group]}
@@ -85,7 +87,12 @@ class Optimizer:
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{name}.load_state_dict: not an optimizer state dict ({error!r})") from None
         group = dict(group)
-        params = group.pop("params")
+        params = group.pop("params", [])
+        if set(group) != set(self.hyperparameters):
+            raise ValueError(
+                f"{name}.load_state_dict: the state has settings {sorted(group)}, this optimizer has "
+                f"{sorted(self.hyperparameters)} (a state dict of another optimizer?)"
+            )
         if len(params) != len(self.parameters):
             raise ValueError(
                 f"{name}.load_state_dict: the state is for {len(params)} parameters, this optimizer has "
@@ -112,17 +119,24 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum $\\mu$ and weight decay $\\lambda$:
 
-    $$g = \\nabla_\\theta L + \\lambda\\theta, \\qquad b \\leftarrow \\mu b + g \\ (b = g \\text{ on the first step}),
-      \\qquad \\theta \\leftarrow \\theta - \\eta\\, b$$
+    $$g = \\nabla_\\theta L + \\lambda\\theta, \\qquad
+      b \\leftarrow \\mu b + g \\ (b = g \\text{ on the first step}), \\qquad
+      \\theta \\leftarrow \\theta - \\eta\\, b$$
 
     (without momentum, $\\theta \\leftarrow \\theta - \\eta g$).
     """
 
     def __init__(
-        self, params: Iterable[Parameter | Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+        self,
+        params: Iterable[Parameter | Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
     ) -> None:
         if lr < 0.0 or momentum < 0.0 or weight_decay < 0.0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+            raise ValueError(
+                f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}"
+            )
         super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:

@@ -72,7 +72,10 @@ def _problem(name: str, target: Any, value: Any) -> str | None:
     if array.dtype.kind != "f":
         return f"{name}: expected floating-point values, got dtype {array.dtype}"
     if array.shape != expected.shape:
-        return f"{name}: the checkpoint has shape {array.shape}, the model's parameter has shape {expected.shape}"
+        return (
+            f"{name}: the checkpoint has shape {array.shape}, "
+            f"the model's parameter has shape {expected.shape}"
+        )
     return None
 
 
@@ -136,9 +139,12 @@ def _encode(value: Any, arrays: list[np.ndarray], where: str) -> dict[str, Any]:
     if isinstance(value, (np.ndarray, np.generic, Tensor)):
         array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         if array.dtype.hasobject:
-            raise TypeError(f"save: {where} is an array of Python objects, which cannot be saved without pickle")
+            raise TypeError(
+                f"save: {where} is an array of Python objects, which cannot be saved without pickle"
+            )
         arrays.append(array)
-        kind = "tensor" if isinstance(value, Tensor) else "ndarray" if isinstance(value, np.ndarray) else "npscalar"
+        kind = "npscalar" if isinstance(value, np.generic) else "ndarray"
+        kind = "tensor" if isinstance(value, Tensor) else kind
         return {"type": kind, "file": f"arrays/{len(arrays) - 1}.npy"}
     if isinstance(value, dict):
         items = [[_encode(k, arrays, f"{where} key {k!r}"), _encode(v, arrays, f"{where}[{k!r}]")]
@@ -222,11 +228,13 @@ def load(path: PathLike) -> Any:
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise ValueError("it has no minitorch manifest")
             if manifest.get("version") != VERSION:
-                raise ValueError(f"format version {manifest.get('version')!r}, this minitorch reads {VERSION}")
+                version = manifest.get("version")
+                raise ValueError(f"format version {version!r}, this minitorch reads {VERSION}")
             return _decode(manifest["root"], archive)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError) as error:
         raise CheckpointError(
-            f"load: {path!r} is not a readable minitorch checkpoint (truncated, corrupt or another format): {error}"
+            f"load: {path!r} is not a readable minitorch checkpoint "
+            f"(truncated, corrupt or another format): {error}"
         ) from error
 
 

@@ -129,7 +129,7 @@ class TensorData:
         dtype: Any = None,
     ) -> None:
         if isinstance(storage, np.ndarray) and dtype is None:
-            self._storage: Storage = storage.reshape(-1)
+            self._storage: Storage = storage if storage.ndim == 1 else storage.reshape(-1)
             if self._storage.dtype.name not in DTYPES:
                 self._storage = self._storage.astype(np.float64)
         else:

@@ -28,7 +28,11 @@ class Function:
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         needs_grad = is_grad_enabled() and any(x.requires_grad for x in inputs)
         ctx = Context(no_grad=not needs_grad)
-        output = cls.forward(ctx, *inputs, **params)
+        if events.LISTENERS and not events.in_backward:
+            with events.running_op(cls.op_name()):  # label this op's kernel launches
+                output = cls.forward(ctx, *inputs, **params)
+        else:
+            output = cls.forward(ctx, *inputs, **params)
         if needs_grad:
             output.history = History(cls, ctx, inputs)
         if events.LISTENERS:

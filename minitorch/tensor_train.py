@@ -11,6 +11,7 @@ One epoch = for each batch: forward, loss, `zero_grad`, `backward`, `optimizer.s
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class MLP(Module):
             raise ValueError(f"MLP: unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
         rng = np.random.default_rng(seed)  # one generator for all layers: each layer gets new numbers
         layers: list[Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(nn.Linear(n_in, n_out, backend=backend, dtype=dtype, seed=rng))
             if i < len(sizes) - 2:
                 layers.append(ACTIVATIONS[activation]())

@@ -85,7 +85,9 @@ def shapes(
 
 
 @st.composite
-def shrunk_shapes(draw: st.DrawFn, full: tuple[int, ...], keep_all_dims: bool = False) -> tuple[int, ...]:
+def shrunk_shapes(
+    draw: st.DrawFn, full: tuple[int, ...], keep_all_dims: bool = False
+) -> tuple[int, ...]:
     """A shape that broadcasts to `full`: maybe fewer leading dims, maybe some sizes 1."""
     drop = 0 if keep_all_dims else draw(st.integers(0, max(len(full) - 1, 0)))
     kept = full[drop:]
@@ -128,7 +130,8 @@ def tensor_cases(
     size = int(np.prod(shape, dtype=np.int64))
     if permuted is None:
         permuted = draw(st.booleans())
-    order = tuple(draw(st.permutations(range(dims)))) if permuted and dims > 1 else tuple(range(dims))
+    identity = tuple(range(dims))
+    order = tuple(draw(st.permutations(identity))) if permuted and dims > 1 else identity
     base_shape = [0] * dims
     for new_dim, old_dim in enumerate(order):  # permute(order): new dim i is old dim order[i]
         base_shape[old_dim] = shape[new_dim]
@@ -140,7 +143,7 @@ def tensor_cases(
         flat = draw(st.lists(values, min_size=size, max_size=size))
     base = np.array(flat, dtype=np.float64).reshape(base_shape).astype(dtype)
     tensor = minitorch.tensor(base, backend=backend, dtype=dtype)
-    if order != tuple(range(dims)):
+    if order != identity:
         tensor = tensor.permute(*order)
     return Case(tensor, np.ascontiguousarray(base.transpose(order)))
 
@@ -164,7 +167,8 @@ def same_shape_pairs(
     """Two cases of one shape, each with its own (maybe permuted) layout."""
     shape = draw(shapes(1, max_dims, 1, max_side))
     a = draw(tensor_cases(shape, backend=backend, dtype=dtype, values=values))
-    b = draw(tensor_cases(shape, backend=backend, dtype=dtype, values=values if other_values is None else other_values))
+    values_b = values if other_values is None else other_values
+    b = draw(tensor_cases(shape, backend=backend, dtype=dtype, values=values_b))
     return a, b
 
 
@@ -190,11 +194,21 @@ def broadcast_pairs(
         shape_a = full
         shape_b = shape_b if shape_b != full else (1, *full[1:])
     a = draw(tensor_cases(shape_a, backend=backend, dtype=dtype, values=values))
-    b = draw(tensor_cases(shape_b, backend=backend, dtype=dtype, values=values if other_values is None else other_values))
+    values_b = values if other_values is None else other_values
+    b = draw(tensor_cases(shape_b, backend=backend, dtype=dtype, values=values_b))
     return a, b
 
 
 MATMUL_KINDS = ("2d", "batched", "broadcast_batch")
+# Operand shapes with 1-D sides (PyTorch's rules: a 1-D side is a row / column, then dropped).
+MATMUL_1D_SHAPES: list[tuple[tuple[int, ...], tuple[int, ...]]] = [
+    ((3,), (3,)),  # dot product -> 0-d
+    ((3,), (3, 2)),  # vector @ matrix
+    ((2, 3), (3,)),  # matrix @ vector
+    ((4, 2, 3), (3,)),  # batched matrix @ vector
+    ((3,), (4, 3, 2)),  # vector @ batched matrix
+    ((1, 1), (1, 1)),
+]
 
 
 @st.composite

@@ -18,7 +18,6 @@ import pytest
 from assignments import (
     GradeReport,
     StudentVersionError,
-    build_student_version,
     grade,
     load_task_list,
     make_student_version,
@@ -31,7 +30,7 @@ from assignments import (
 REPO = Path(__file__).resolve().parent.parent
 TITLES = {"0.1": "Add", "0.2": "Multiply"}
 
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------
 # Task names
 
 
@@ -51,7 +50,7 @@ def test_real_task_list_is_well_formed() -> None:
     assert [t["id"] for t in raw["task"]] == task_list.ids
 
 
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------
 # Stubbing marked regions
 
 SOURCE = textwrap.dedent('''\
@@ -79,11 +78,12 @@ SOURCE = textwrap.dedent('''\
 def test_stub_keeps_signature_and_docstring_and_raises_naming_the_task() -> None:
     stubbed, regions = stub_regions(SOURCE, TITLES, "ops.py")
     assert [(r.task_id, r.begin, r.end) for r in regions] == [("0.1", 3, 6), ("0.2", 14, 16)]
-    assert "def add(a: float, b: float) -> float:\n    \"\"\"Add two numbers.\"\"\"\n" in stubbed
-    assert '    # BEGIN ASSIGN0_1\n    raise NotImplementedError("Task 0.1: Add")\n    # END ASSIGN0_1\n' in stubbed
+    assert 'def add(a: float, b: float) -> float:\n    """Add two numbers."""\n' in stubbed
+    assert ('    # BEGIN ASSIGN0_1\n    raise NotImplementedError("Task 0.1: Add")\n'
+            '    # END ASSIGN0_1\n') in stubbed
     assert "total = a + b" not in stubbed and "return k * x" not in stubbed
     namespace: dict = {}
-    exec(compile(stubbed, "ops.py", "exec"), namespace)
+    exec(compile(stubbed, "ops.py", "exec"), namespace)  # noqa: S102 - runs the stub
     assert namespace["add"].__doc__ == "Add two numbers."
     with pytest.raises(NotImplementedError, match=r"^Task 0\.1: Add$"):
         namespace["add"](1, 2)
@@ -91,32 +91,50 @@ def test_stub_keeps_signature_and_docstring_and_raises_naming_the_task() -> None
         namespace["make_scaler"](2.0)(3.0)
 
 
-def test_stub_of_an_empty_region_and_a_file_without_regions() -> None:
-    source = "def f():\n    # BEGIN ASSIGN0_1\n    # END ASSIGN0_1\n"
-    stubbed, _ = stub_regions(source, TITLES)
-    assert stubbed == 'def f():\n    # BEGIN ASSIGN0_1\n    raise NotImplementedError("Task 0.1: Add")\n    # END ASSIGN0_1\n'
+def test_stub_of_an_empty_region_and_of_a_file_without_regions() -> None:
+    stubbed, _ = stub_regions("def f():\n    # BEGIN ASSIGN0_1\n    # END ASSIGN0_1\n", TITLES)
+    assert stubbed == ('def f():\n    # BEGIN ASSIGN0_1\n'
+                       '    raise NotImplementedError("Task 0.1: Add")\n    # END ASSIGN0_1\n')
     assert stub_regions("x = 1\n", TITLES) == ("x = 1\n", [])
 
 
-@pytest.mark.parametrize(("source", "error"), [
-    ("def f():\n    # BEGIN ASSIGN9_9\n    pass\n    # END ASSIGN9_9\n", r"f\.py:2: ASSIGN9_9 names task 9\.9, which tasks\.toml does not list"),
-    ("def f():\n    # BEGIN ASSIGN0_1\n    # BEGIN ASSIGN0_2\n", r"f\.py:3: BEGIN ASSIGN0_2 inside the region BEGIN ASSIGN0_1 opened at line 2"),
-    ("def f():\n    pass\n    # END ASSIGN0_1\n", r"f\.py:3: END ASSIGN0_1 without a BEGIN"),
-    ("def f():\n    # BEGIN ASSIGN0_1\n    pass\n", r"f\.py:2: BEGIN ASSIGN0_1 is never closed"),
-    ("def f():\n    # BEGIN ASSIGN0_1\n    pass\n    # END ASSIGN0_2\n", r"f\.py:4: END ASSIGN0_2 closes BEGIN ASSIGN0_1 from line 2"),
-    ("def f():\n    # BEGIN ASSIGN0_1\n    pass\n  # END ASSIGN0_1\n", r"f\.py:4: END ASSIGN0_1 is indented differently"),
-    ("def f():\n    # BEGIN ASSIGN1.2\n", r"f\.py:2: malformed marker"),
-    ("def f():\n    x = 1  # BEGIN ASSIGN0_1\n", r"f\.py:2: malformed marker"),
-    # The marker is shallower than the loop body it encloses: the stub leaves `for` without a body.
-    ("def f(xs):\n    for x in xs:\n    # BEGIN ASSIGN0_1\n        print(x)\n    # END ASSIGN0_1\n",
-     r"f\.py:\d+: the student version is not valid Python"),
-])
-def test_bad_markers_are_clear_errors(source: str, error: str) -> None:
+BAD_MARKERS = {
+    "unknown task": (
+        "def f():\n    # BEGIN ASSIGN9_9\n    pass\n    # END ASSIGN9_9\n",
+        r"f\.py:2: ASSIGN9_9 names task 9\.9, which tasks\.toml does not list"),
+    "nested": (
+        "def f():\n    # BEGIN ASSIGN0_1\n    # BEGIN ASSIGN0_2\n",
+        r"f\.py:3: BEGIN ASSIGN0_2 inside the region BEGIN ASSIGN0_1 opened at line 2"),
+    "END without BEGIN": (
+        "def f():\n    pass\n    # END ASSIGN0_1\n",
+        r"f\.py:3: END ASSIGN0_1 without a BEGIN"),
+    "never closed": (
+        "def f():\n    # BEGIN ASSIGN0_1\n    pass\n",
+        r"f\.py:2: BEGIN ASSIGN0_1 is never closed"),
+    "END of another task": (
+        "def f():\n    # BEGIN ASSIGN0_1\n    pass\n    # END ASSIGN0_2\n",
+        r"f\.py:4: END ASSIGN0_2 closes BEGIN ASSIGN0_1 from line 2"),
+    "END indented differently": (
+        "def f():\n    # BEGIN ASSIGN0_1\n    pass\n  # END ASSIGN0_1\n",
+        r"f\.py:4: END ASSIGN0_1 is indented differently"),
+    "dotted id": ("def f():\n    # BEGIN ASSIGN1.2\n", r"f\.py:2: malformed marker"),
+    "after code": ("def f():\n    x = 1  # BEGIN ASSIGN0_1\n", r"f\.py:2: malformed marker"),
+    # The markers sit shallower than the loop body they enclose: `for` is left without a body.
+    "stub is not Python": (
+        ("def f(xs):\n    for x in xs:\n    # BEGIN ASSIGN0_1\n        print(x)\n"
+         "    # END ASSIGN0_1\n"),
+        r"f\.py:\d+: the student version is not valid Python"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_MARKERS))
+def test_bad_markers_are_clear_errors(case: str) -> None:
+    source, error = BAD_MARKERS[case]
     with pytest.raises(StudentVersionError, match=error):
         stub_regions(source, TITLES, "f.py")
 
 
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------
 # A fake reference repository
 
 FAKE_TASKS = """\
@@ -169,23 +187,31 @@ def test_mul_zero(a):
     assert mul(a, 0) == 0
 """
 
-ADD = "return a + b"
-MUL = "return a * b"
+OPS = '''\
+def add(a, b):
+    """Add."""
+    # BEGIN ASSIGN0_1
+{add}
+    # END ASSIGN0_1
 
 
-def ops_source(add_body: str = ADD, mul_body: str = MUL) -> str:
-    """toypkg/ops.py with these bodies in the marked regions."""
-    def indent(body: str) -> str:
-        return textwrap.indent(textwrap.dedent(body).strip(), "    ")
+def mul(a, b):
+    """Multiply."""
+    # BEGIN ASSIGN0_2
+{mul}
+    # END ASSIGN0_2
+'''
 
-    return (f'def add(a, b):\n    """Add."""\n    # BEGIN ASSIGN0_1\n{indent(add_body)}\n    # END ASSIGN0_1\n\n\n'
-            f'def mul(a, b):\n    """Multiply."""\n    # BEGIN ASSIGN0_2\n{indent(mul_body)}\n    # END ASSIGN0_2\n')
 
+def write_package(root: Path, add: str = "return a + b", mul: str = "return a * b",
+                  init_prefix: str = "") -> Path:
+    """`root/toypkg`, with these bodies for `add` and `mul`, and code run first at import."""
+    def body(code: str) -> str:
+        return textwrap.indent(textwrap.dedent(code).strip(), "    ")
 
-def write_package(root: Path, add_body: str = ADD, mul_body: str = MUL, init_prefix: str = "") -> Path:
     (root / "toypkg").mkdir(parents=True)
     (root / "toypkg" / "__init__.py").write_text(init_prefix + "from .ops import add, mul\n")
-    (root / "toypkg" / "ops.py").write_text(ops_source(add_body, mul_body))
+    (root / "toypkg" / "ops.py").write_text(OPS.format(add=body(add), mul=body(mul)))
     return root
 
 
@@ -215,7 +241,7 @@ def messages(report: GradeReport, task_id: str) -> list[str]:
     return [outcome.message for outcome in report.task(task_id).outcomes if not outcome.passed]
 
 
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------
 # Student version of the fake repository
 
 
@@ -226,40 +252,49 @@ def test_student_version_of_fake_repo(reference: Path, tmp_path: Path) -> None:
     text = stubbed[0].read_text()
     assert 'raise NotImplementedError("Task 0.1: Add")' in text and "return a + b" not in text
     assert (out / "tests" / "test_ops.py").read_text() == FAKE_TESTS
-    assert "return a + b" in (reference / "toypkg" / "ops.py").read_text()  # reference untouched
+    assert "return a + b" in (reference / "toypkg" / "ops.py").read_text()  # untouched
     with pytest.raises(StudentVersionError, match="not an empty directory"):
         make_student_version(reference, out)
+
     report = run_grade(reference, out)
     assert report.ok, report.errors
     assert earned(report) == {"0.1": 0, "0.2": 0}
     assert "NotImplementedError: Task 0.1: Add" in messages(report, "0.1")[0]
 
 
-def test_marker_error_writes_nothing(reference: Path, tmp_path: Path) -> None:
-    (reference / "toypkg" / "bad.py").write_text("def f():\n    # BEGIN ASSIGN0_7\n    # END ASSIGN0_7\n")
-    with pytest.raises(StudentVersionError, match=r"toypkg/bad\.py:2: .*task 0\.7"):
-        build_student_version(reference, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+def test_student_command(reference: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "assignments", "student", str(tmp_path / "out"),
+               "--repo", str(reference)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "stubbed 2 regions in 1 files" in done.stdout
+    (reference / "toypkg" / "bad.py").write_text("def f():\n    # BEGIN ASSIGN0_7\n")
+    command[4] = str(tmp_path / "out2")
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "error: toypkg/bad.py:2: ASSIGN0_7 names task 0.7" in done.stderr
+    assert not (tmp_path / "out2").exists()  # nothing written
 
 
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------
 # Grading: correct code gets full marks; cheating and crashing code gets none
 
 
 def test_reference_gets_full_score_and_json(reference: Path, tmp_path: Path) -> None:
-    report = run_grade(reference, reference, json_path=tmp_path / "out" / "results.json")
+    json_path = tmp_path / "out" / "results.json"
+    report = run_grade(reference, reference, json_path=json_path)
     assert report.ok, report.errors
     assert earned(report) == {"0.1": 10, "0.2": 6}
     assert [(r.passed, r.total) for r in report.tasks] == [(2, 2), (4, 4)]
-    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    results = json.loads(json_path.read_text())
     assert results["score"] == 16
-    assert [(t["number"], t["score"], t["max_score"], t["visibility"]) for t in results["tests"]] == [
-        ("0.1", 10, 10, "visible"), ("0.2", 6, 6, "visible")]
-    assert all(t["name"].startswith("Task 0.") and "output" in t for t in results["tests"])
+    entries = [(t["number"], t["score"], t["max_score"], t["visibility"]) for t in results["tests"]]
+    assert entries == [("0.1", 10, 10, "visible"), ("0.2", 6, 6, "visible")]
+    assert [t["name"] for t in results["tests"]] == ["Task 0.1: Add", "Task 0.2: Multiply"]
 
 
 def test_student_tests_and_conftest_are_ignored(reference: Path, tmp_path: Path) -> None:
-    student = write_package(tmp_path / "student", add_body="return 0")
+    student = write_package(tmp_path / "student", add="return 0")
     (student / "tests").mkdir()
     (student / "tests" / "test_ops.py").write_text("def test_add():\n    pass\n")
     (student / "tests" / "conftest.py").write_text("raise SystemExit(0)\n")
@@ -268,8 +303,8 @@ def test_student_tests_and_conftest_are_ignored(reference: Path, tmp_path: Path)
     assert earned(report) == {"0.1": 0, "0.2": 6}
 
 
-# Each attack replaces the body of `add` (task 0.1); `mul` stays correct, so task 0.2 must still
-# earn its 6 points: the grader goes on after a crash or a timeout.
+# Each attack is the body of `add` (task 0.1); `mul` stays correct, so task 0.2 must still earn
+# its 6 points: grading goes on after a crash or a timeout.
 FORGE = """\
 import os
 record = b'{"event": "finish", "nodeid": "tests/test_ops.py::test_add", "outcome": "passed"}\\n'
@@ -291,10 +326,10 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
-def test_cheating_or_crashing_code_earns_nothing(reference: Path, tmp_path: Path, attack: str) -> None:
+def test_cheating_or_crashing_code_earns_nothing(reference: Path, tmp_path: Path,
+                                                 attack: str) -> None:
     body, expected = ATTACKS[attack]
-    student = write_package(tmp_path / "student", add_body=body)
-    report = run_grade(reference, student, timeout_test=2)
+    report = run_grade(reference, write_package(tmp_path / "student", add=body), timeout_test=2)
     assert report.ok, report.errors
     assert earned(report) == {"0.1": 0, "0.2": 6}
     assert all(expected in message for message in messages(report, "0.1"))
@@ -309,32 +344,35 @@ def test_rewriting_results_json_does_not_count(reference: Path, tmp_path: Path) 
             path.write_text(fake)
         return 0
         """
-    student = write_package(tmp_path / "student", add_body=body)
-    report = run_grade(reference, student, json_path=json_path)
+    report = run_grade(reference, write_package(tmp_path / "student", add=body),
+                       json_path=json_path)
     assert earned(report) == {"0.1": 0, "0.2": 6}
     assert json.loads(json_path.read_text())["score"] == 6
 
 
 def test_rewriting_the_reference_tests_voids_the_run(reference: Path, tmp_path: Path) -> None:
-    """The package rewrites the workspace's tests at import, then crashes so a new child would
-    collect the rewritten ones: every test loses its credit instead."""
+    """The package rewrites the workspace's tests at import, then crashes so that a new child
+    would collect the rewritten ones: every test loses its credit instead."""
     forged = "import pytest\n" + "".join(
         f"@pytest.mark.{marker}\ndef {name}(*args):\n    pass\n"
-        for marker, name in [("task0_1", "test_add"), ("task0_1", "test_add_negative"), ("task0_2", "test_mul")])
+        for marker, name in [("task0_1", "test_add"), ("task0_1", "test_add_negative"),
+                             ("task0_2", "test_mul")])
     prefix = f"import pathlib\npathlib.Path('tests/test_ops.py').write_text({forged!r})\n"
-    student = write_package(tmp_path / "student", add_body="import os\nos._exit(0)", init_prefix=prefix)
+    student = write_package(tmp_path / "student", add="import os\nos._exit(0)",
+                            init_prefix=prefix)
     report = run_grade(reference, student)
     assert earned(report) == {"0.1": 0, "0.2": 0}
-    assert all("no credit: the reference files" in m for task in ("0.1", "0.2") for m in messages(report, task))
+    assert all("no credit: the reference files" in message
+               for task in ("0.1", "0.2") for message in messages(report, task))
 
 
 @pytest.mark.parametrize("prefix", ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n"])
 def test_exiting_at_import_earns_nothing(reference: Path, tmp_path: Path, prefix: str) -> None:
-    student = write_package(tmp_path / "student", init_prefix=prefix)
-    report = run_grade(reference, student)
+    report = run_grade(reference, write_package(tmp_path / "student", init_prefix=prefix))
     assert report.ok, report.errors  # grading ran; the student's package is what failed
     assert earned(report) == {"0.1": 0, "0.2": 0}
-    assert all(message.startswith("not run") for task in ("0.1", "0.2") for message in messages(report, task))
+    assert all(message.startswith("not run")
+               for task in ("0.1", "0.2") for message in messages(report, task))
 
 
 def test_missing_package_earns_nothing(reference: Path, tmp_path: Path) -> None:
@@ -346,7 +384,7 @@ def test_missing_package_earns_nothing(reference: Path, tmp_path: Path) -> None:
 
 
 def test_task_time_limit(reference: Path, tmp_path: Path) -> None:
-    student = write_package(tmp_path / "student", mul_body="import time\ntime.sleep(1)\nreturn a * b")
+    student = write_package(tmp_path / "student", mul="import time\ntime.sleep(1)\nreturn a * b")
     report = run_grade(reference, student, timeout_task=2.5)
     assert earned(report)["0.1"] == 10
     result = report.task("0.2")
@@ -358,9 +396,10 @@ def test_task_without_tests_is_an_error_not_a_pass(reference: Path, tmp_path: Pa
     tasks = reference / "assignments" / "tasks.toml"
     tasks.write_text(tasks.read_text() + '\n[[task]]\nid = "0.3"\ntitle = "Nothing"\npoints = 4\n')
     json_path = tmp_path / "results.json"
-    command = [sys.executable, "-m", "assignments", "grade", str(reference), "--reference", str(reference),
-               "--json", str(json_path)]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "assignments", "grade", str(reference),
+               "--reference", str(reference), "--json", str(json_path)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
+                          check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "no tests collected with marker task0_3" in done.stdout
     results = json.loads(json_path.read_text())
@@ -373,17 +412,19 @@ def test_reference_collection_error_is_a_grader_error(reference: Path, tmp_path:
     (reference / "tests" / "test_broken.py").write_text("import nonexistent_module_xyz\n")
     report = run_grade(reference, reference)
     assert not report.ok
-    assert "tests/test_broken.py" in report.errors[0] and "nonexistent_module_xyz" in report.errors[0]
-    assert json.loads((tmp_path / "results.json").read_text())["output"].count("Grader error") >= 1
+    assert "tests/test_broken.py" in report.errors[0]
+    assert "nonexistent_module_xyz" in report.errors[0]
+    assert "Grader error" in json.loads((tmp_path / "results.json").read_text())["output"]
 
 
 def test_only_selected_tasks(reference: Path) -> None:
     report = run_grade(reference, reference, tasks=["0.2"])
     assert earned(report) == {"0.2": 6}
-    assert not run_grade(reference, reference, tasks=["9.9"]).ok
+    unknown = run_grade(reference, reference, tasks=["9.9"])
+    assert not unknown.ok and "no task '9.9'" in unknown.errors[0]
 
 
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------------
 # This repository: the student version fails every task; the reference passes every task.
 
 GENEROUS = {"timeout_test": 300, "timeout_task": 1200, "timeout_collect": 300}
@@ -398,11 +439,13 @@ def test_machinery_on_this_repository(tmp_path: Path) -> None:
     assert graded.ok, graded.errors
     for result in graded.tasks:
         assert result.total >= 1, f"task {result.task.id} has no tests"
-        assert result.score < result.task.points, f"the student version passes every test of task {result.task.id}"
+        assert result.score < result.task.points, \
+            f"the student version passes every test of task {result.task.id}"
 
     solved = grade(REPO, reference_dir=REPO, json_path=tmp_path / "reference.json", **GENEROUS)
     assert solved.ok, solved.errors
-    failing = {r.task.id: [o.nodeid for o in r.outcomes if not o.passed] for r in solved.tasks if r.passed < r.total}
+    failing = {r.task.id: [o.nodeid for o in r.outcomes if not o.passed]
+               for r in solved.tasks if r.passed < r.total}
     assert not failing, f"the reference fails tests: {failing}"
     assert solved.score == solved.max_score
 
@@ -411,7 +454,8 @@ def test_missing_minitorch_does_not_fall_back_to_the_installed_one(tmp_path: Pat
     """minitorch is installed in editable mode from this repository; grading must not use it."""
     (tmp_path / "empty").mkdir()
     task = load_task_list(REPO).ids[0]
-    report = grade(tmp_path / "empty", reference_dir=REPO, tasks=[task], json_path=tmp_path / "r.json", **GENEROUS)
+    report = grade(tmp_path / "empty", reference_dir=REPO, tasks=[task],
+                   json_path=tmp_path / "results.json", **GENEROUS)
     assert report.ok, report.errors
     assert report.score == 0
     assert all("minitorch/ is missing" in o.message for o in report.task(task).outcomes)

@@ -29,8 +29,11 @@ def tensor_datas(draw: st.DrawFn, max_dims: int = 4) -> TensorData:
     return TensorData(np.arange(size, dtype=np.float64), shape)
 
 
+PermutedCase = tuple[TensorData, tuple[int, ...], np.ndarray]
+
+
 @st.composite
-def permuted_datas(draw: st.DrawFn) -> tuple[TensorData, tuple[int, ...], np.ndarray]:
+def permuted_datas(draw: st.DrawFn) -> PermutedCase:
     """(permuted view, the order, numpy's transpose of the same values)."""
     data = draw(tensor_datas())
     order = tuple(draw(st.permutations(range(data.dims))))
@@ -80,7 +83,9 @@ def test_index_to_position_inverts_to_index(shape: tuple[int, ...]) -> None:
 @pytest.mark.task2_1
 @few_examples
 @given(shapes(), st.data())
-def test_index_to_position_is_the_dot_with_any_strides(shape: tuple[int, ...], data: st.DataObject) -> None:
+def test_index_to_position_is_the_dot_with_any_strides(
+    shape: tuple[int, ...], data: st.DataObject
+) -> None:
     strides = data.draw(st.lists(st.integers(0, 50), min_size=len(shape), max_size=len(shape)))
     for index in np.ndindex(*shape):
         assert index_to_position(np.array(index), strides) == int(np.dot(index, strides))
@@ -111,21 +116,22 @@ def test_get_and_indices_walk_storage_in_order(data: TensorData) -> None:
 @pytest.mark.task2_1
 @few_examples
 @given(permuted_datas())
-def test_permute_matches_numpy_transpose(case: tuple[TensorData, tuple[int, ...], np.ndarray]) -> None:
+def test_permute_matches_numpy_transpose(case: PermutedCase) -> None:
     permuted, order, reference = case
     assert permuted.shape == reference.shape
     np.testing.assert_array_equal(permuted.to_numpy(), reference)
     for index in np.ndindex(*reference.shape):
         assert permuted.get(index) == reference[index]
     # strides are the base strides reordered; storage is shared, not copied
-    base_strides = strides_from_shape(tuple(reference.shape[order.index(d)] for d in range(len(order))))
+    base_shape = tuple(reference.shape[order.index(d)] for d in range(len(order)))
+    base_strides = strides_from_shape(base_shape)
     assert permuted.strides == tuple(base_strides[d] for d in order)
 
 
 @pytest.mark.task2_1
 @few_examples
 @given(permuted_datas())
-def test_is_contiguous_agrees_with_numpy(case: tuple[TensorData, tuple[int, ...], np.ndarray]) -> None:
+def test_is_contiguous_agrees_with_numpy(case: PermutedCase) -> None:
     permuted, order, _ = case
     # numpy ignores strides of size-1 dims too, so its C-contiguity flag is the same question
     assert permuted.is_contiguous() == permuted.to_numpy().flags.c_contiguous
@@ -147,7 +153,7 @@ def test_is_contiguous_examples() -> None:
 @few_examples
 @given(permuted_datas())
 def test_permute_twice_with_the_inverse_restores_layout(
-    case: tuple[TensorData, tuple[int, ...], np.ndarray],
+    case: PermutedCase,
 ) -> None:
     permuted, order, reference = case
     inverse = tuple(int(i) for i in np.argsort(order))
@@ -160,7 +166,7 @@ def test_permute_twice_with_the_inverse_restores_layout(
 @few_examples
 @given(permuted_datas())
 def test_view_of_contiguous_reshapes_and_of_non_contiguous_errors(
-    case: tuple[TensorData, tuple[int, ...], np.ndarray],
+    case: PermutedCase,
 ) -> None:
     permuted, _, reference = case
     if permuted.is_contiguous():
@@ -221,7 +227,7 @@ def broadcastable_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, .
 
 @st.composite
 def incompatible_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Two shapes that share their trailing layout except one aligned pair of sizes >= 2 that differ."""
+    """Two shapes that would broadcast but for one aligned pair of sizes >= 2 that differ."""
     full = draw(shapes(1, 4, 1, 4))
     shape_a = draw(shrunk_shapes(full, keep_all_dims=True))
     shape_b = list(draw(shrunk_shapes(full)))

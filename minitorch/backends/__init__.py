@@ -9,7 +9,10 @@ _BACKENDS: dict[str, TensorBackend] = {}
 
 
 def _load_fast() -> TensorBackend:
-    from .fast import FastKernels  # imports Numba: only when asked for
+    try:
+        from .fast import FastKernels  # imports Numba: only when asked for
+    except ImportError as err:
+        raise RuntimeError(f"backend 'fast' is not available: Numba failed to import ({err})") from err
 
     return TensorBackend(FastKernels())
 

@@ -8,12 +8,13 @@ takes and returns `TensorData`, allocating the output.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .. import operators
+from .. import events, operators
 from ..tensor_data import ShapeError, TensorData, shape_broadcast
 
 MapOp = Callable[[TensorData], TensorData]
@@ -58,9 +59,14 @@ class TensorBackend:
     def map(self, fn: Callable[[float], float]) -> MapOp:
         kernel = self.kernels.map(fn)
 
+        kernel_name = f"{fn.__name__}_map"
+
         def apply(a: TensorData) -> TensorData:
             out = empty(a.shape, a.dtype)
+            start = time.perf_counter() if events.LISTENERS else 0.0
             kernel(*out.tuple(), *a.tuple())
+            if events.LISTENERS:
+                self._report(kernel_name, start, (a, out), flops=out.size)
             return out
 
         return apply
@@ -68,23 +74,32 @@ class TensorBackend:
     def zip(self, fn: Callable[[float, float], float]) -> ZipOp:
         kernel = self.kernels.zip(fn)
 
+        kernel_name = f"{fn.__name__}_zip"
+
         def apply(a: TensorData, b: TensorData) -> TensorData:
             shape = a.shape if a.shape == b.shape else shape_broadcast(a.shape, b.shape, fn.__name__)
             out = empty(shape, np.result_type(a.dtype, b.dtype))
+            start = time.perf_counter() if events.LISTENERS else 0.0
             kernel(*out.tuple(), *a.tuple(), *b.tuple())
+            if events.LISTENERS:
+                self._report(kernel_name, start, (a, b, out), flops=out.size)
             return out
 
         return apply
 
     def reduce(self, fn: Callable[[float, float], float], start: float) -> ReduceOp:
         kernel = self.kernels.reduce(fn)
+        kernel_name = f"{fn.__name__}_reduce"
 
         def apply(a: TensorData, dim: int) -> TensorData:
             out_shape = list(a.shape)
             out_shape[dim] = 1
             out = empty(tuple(out_shape), a.dtype)
             out.storage[:] = start
+            began = time.perf_counter() if events.LISTENERS else 0.0
             kernel(*out.tuple(), *a.tuple(), dim)
+            if events.LISTENERS:
+                self._report(kernel_name, began, (a, out), flops=a.size)
             return out
 
         return apply
@@ -104,8 +119,22 @@ class TensorBackend:
         # The kernel sees 3-D (batch, rows, cols); flatten the batch dims of all three.
         a3, b3 = _as_3d(a, batch), _as_3d(b, batch)
         out3 = out.view((-1, out_shape[-2], out_shape[-1]))
+        start = time.perf_counter() if events.LISTENERS else 0.0
         self.kernels.matmul(*out3.tuple(), *a3.tuple(), *b3.tuple())
+        if events.LISTENERS:
+            self._report("matmul", start, (a, b, out), flops=2 * out.size * a.shape[-1])
         return out
+
+    def _report(self, kernel: str, start: float, arrays: tuple[TensorData, ...], flops: int) -> None:
+        """Tell listeners (profiler, recordings) that `kernel` ran since `start`."""
+        events.report_kernel(
+            kernel=kernel,
+            backend=self.name,
+            shapes=[list(x.shape) for x in arrays[:-1]],
+            seconds=time.perf_counter() - start,
+            bytes=sum(x.size * x.dtype.itemsize for x in arrays),
+            flops=flops,
+        )
 
     def __repr__(self) -> str:
         return f"TensorBackend({self.name!r})"
