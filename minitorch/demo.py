@@ -1,6 +1,9 @@
-"""The main demo: train a small classifier on a toy dataset and report.
+"""The main demo: train a classifier and report accuracy, predictions and kernel timings.
 
-    python -m minitorch.demo --dataset xor --epochs 150
+    python -m minitorch.demo                           # tensor MLP on 'xor', fast backend
+    python -m minitorch.demo --dataset digits --epochs 15
+    python -m minitorch.demo --backend simple --points 100
+    python -m minitorch.demo --scalar                  # the module-1 network of Scalars
 """
 
 from __future__ import annotations
@@ -8,68 +11,140 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import data, nn, optim
+from .autodiff import no_grad
 from .datasets import DATASETS
-from .scalar_nn import EpochStats, ScalarTrainer
+from .profiler import profile
+from .scalar_nn import EpochStats as ScalarEpochStats
+from .scalar_nn import ScalarTrainer
+from .tensor_train import MLP, EpochStats, evaluate, predicted_classes, train
+
+DEFAULTS = {"epochs": 150, "points": 100, "hidden": 16, "lr": 0.05, "batch": 0}
+DIGITS_DEFAULTS = {"epochs": 15, "hidden": 64, "lr": 0.01, "batch": 64}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m minitorch.demo", description=__doc__)
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="xor")
-    parser.add_argument("--points", type=int, default=40)
-    parser.add_argument("--epochs", type=int, default=150)
-    parser.add_argument("--hidden", type=int, default=6)
-    parser.add_argument("--lr", type=float, default=1.0)
+    parser = argparse.ArgumentParser(prog="python -m minitorch.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(DATASETS) + ["digits"], default="xor")
+    parser.add_argument("--backend", choices=["simple", "fast", "cuda"], default="fast")
+    parser.add_argument("--points", type=int, help="toy datasets: number of points")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--hidden", type=int, help="hidden units per layer")
+    parser.add_argument("--lr", type=float, help="learning rate (Adam)")
+    parser.add_argument("--batch", type=int, help="batch size (0: the whole dataset)")
     parser.add_argument("--seed", type=int, default=1)
-    return parser.parse_args(argv)
+    parser.add_argument("--scalar", action="store_true", help="train the network of Scalars instead")
+    args = parser.parse_args(argv)
+    defaults = DIGITS_DEFAULTS if args.dataset == "digits" and not args.scalar else DEFAULTS
+    for key, value in {**DEFAULTS, **defaults}.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    return args
 
 
-def train_with_progress(args: argparse.Namespace, console: Console) -> ScalarTrainer:
-    data = DATASETS[args.dataset](args.points, seed=args.seed)
-    trainer = ScalarTrainer(hidden=args.hidden, learning_rate=args.lr, seed=args.seed)
-    columns = [
+def progress_bar(console: Console) -> Progress:
+    return Progress(
         TextColumn("[bold]epoch {task.completed}/{task.total}"),
         BarColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}  accuracy {task.fields[accuracy]:.1%}"),
+        TextColumn("loss {task.fields[loss]:.4f}  accuracy {task.fields[accuracy]:.1%}  "
+                   "{task.fields[per_epoch]}/epoch"),
         TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0)
+        console=console,
+    )
+
+
+def datasets_for(args: argparse.Namespace) -> tuple[data.TensorDataset, data.TensorDataset | None]:
+    """(training set, test set or None) for the chosen dataset."""
+    if args.dataset == "digits":
+        return data.load_digits("train", seed=args.seed), data.load_digits("test", seed=args.seed)
+    return data.toy_dataset(args.dataset, args.points, seed=args.seed), None
+
+
+def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
+    train_set, test_set = datasets_for(args)
+    classes = int(train_set.y.max()) + 1
+    model = MLP([train_set.X.shape[1], args.hidden, args.hidden, classes], backend=args.backend, seed=args.seed)
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    batch = args.batch or len(train_set)
+    loader = data.DataLoader(train_set, batch_size=batch, shuffle=True, seed=args.seed, backend=args.backend)
+    console.print(f"[bold]minitorch demo[/]: MLP {[train_set.X.shape[1], args.hidden, args.hidden, classes]} "
+                  f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend")
+    with progress_bar(console) as progress, profile() as prof:
+        task = progress.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
 
         def on_epoch(stats: EpochStats) -> None:
-            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy)
+            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy,
+                            per_epoch=f"{stats.seconds * 1e3:.0f} ms")
 
-        trainer.train(data, args.epochs, on_epoch=on_epoch)
-    return trainer
+        history = train(model, loader, nn.cross_entropy, optimizer, args.epochs, on_epoch=on_epoch)
+    final = history[-1]
+    train_accuracy = evaluate(model, train_set.X, train_set.y)
+    console.print(f"[bold green]final training accuracy: {train_accuracy:.1%}[/] (last epoch loss {final.loss:.4f})")
+    if test_set is not None:
+        console.print(f"[bold green]test accuracy: {evaluate(model, test_set.X, test_set.y):.1%}[/]")
+    show_predictions(model, test_set or train_set, args, console)
+    console.print(prof.table(limit=10))
 
 
-def report(trainer: ScalarTrainer, args: argparse.Namespace, console: Console) -> None:
-    final = trainer.history[-1]
-    console.print(f"[bold green]final training accuracy: {final.accuracy:.1%}[/] "
-                  f"({final.correct}/{final.total}), loss {final.loss:.4f}")
-    data = DATASETS[args.dataset](args.points, seed=args.seed)
+def show_predictions(model: MLP, dataset: data.TensorDataset, args: argparse.Namespace, console: Console) -> None:
+    from .tensor import tensor
+
+    X, y = dataset.X[:6], dataset.y[:6]
+    with no_grad():
+        predicted = predicted_classes(model(tensor(X, backend=args.backend)))
     table = Table(title="a few predictions")
-    for column in ("x0", "x1", "label", "P(label=1)", "predicted"):
+    table.add_column("input", justify="left")
+    table.add_column("label", justify="right")
+    table.add_column("predicted", justify="right")
+    table.add_column("", justify="center")
+    for row, label, guess in zip(X, y, predicted):
+        shown = ", ".join(f"{v:.2f}" for v in row[:4]) + (", ..." if len(row) > 4 else "")
+        table.add_row(f"[{shown}]", str(int(label)), str(int(guess)), "✓" if int(label) == int(guess) else "✗")
+    console.print(table)
+
+
+def run_scalar_demo(args: argparse.Namespace, console: Console) -> None:
+    points = min(args.points, 40)
+    dataset = DATASETS[args.dataset if args.dataset != "digits" else "xor"](points, seed=args.seed)
+    trainer = ScalarTrainer(hidden=min(args.hidden, 6), learning_rate=1.0, seed=args.seed)
+    console.print(f"[bold]minitorch demo[/]: a network of Scalars learns '{args.dataset}' ({points} points)")
+    with progress_bar(console) as progress:
+        task = progress.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
+        last = [time.perf_counter()]
+
+        def on_epoch(stats: ScalarEpochStats) -> None:
+            now = time.perf_counter()
+            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy,
+                            per_epoch=f"{(now - last[0]) * 1e3:.0f} ms")
+            last[0] = now
+
+        trainer.train(dataset, args.epochs, on_epoch=on_epoch)
+    final = trainer.history[-1]
+    console.print(f"[bold green]final training accuracy: {final.accuracy:.1%}[/] ({final.correct}/{final.total})")
+    table = Table(title="a few predictions")
+    for column in ("x0", "x1", "label", "P(label=1)"):
         table.add_column(column, justify="right")
-    for point, label in list(zip(data.X, data.y))[:6]:
-        prob = trainer.predict(point)
-        table.add_row(f"{point[0]:.2f}", f"{point[1]:.2f}", str(label), f"{prob:.3f}",
-                      "✓" if (prob > 0.5) == (label == 1) else "✗")
+    for point, label in list(zip(dataset.X, dataset.y))[:6]:
+        table.add_row(f"{point[0]:.2f}", f"{point[1]:.2f}", str(label), f"{trainer.predict(point):.3f}")
     console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
-    console.print(f"[bold]minitorch demo[/]: a scalar network ({args.hidden} hidden units) "
-                  f"learns the '{args.dataset}' dataset ({args.points} points)")
     start = time.perf_counter()
-    trainer = train_with_progress(args, console)
-    report(trainer, args, console)
-    console.print(f"trained in {time.perf_counter() - start:.1f} s")
+    if args.scalar:
+        run_scalar_demo(args, console)
+    else:
+        np.seterr(all="ignore")
+        run_tensor_demo(args, console)
+    console.print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
 
 

@@ -1,12 +1,36 @@
-"""Shared test set-up: task markers come from assignments/tasks.toml; hypothesis profiles."""
+"""Shared test set-up: task markers come from assignments/tasks.toml; hypothesis profiles;
+the CUDA simulator when there is no GPU."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import tomllib
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+
+
+def use_cuda_simulator_without_gpu() -> None:
+    """Without an NVIDIA GPU, run the `cuda` backend on Numba's CUDA simulator.
+
+    Only when NUMBA_ENABLE_CUDASIM is unset (whoever set it chose), and before anything
+    imports numba.cuda (the simulator is chosen at that import), so the same test files
+    run unchanged on a real GPU.
+    """
+    if "NUMBA_ENABLE_CUDASIM" in os.environ:
+        return
+    if shutil.which("nvidia-smi") or Path("/dev/nvidia0").exists():  # a GPU, cheaply detected
+        return
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    if "numba" in sys.modules:  # numba read its config at import: make it read the variable again
+        from numba.core import config
+
+        config.reload_config()
+
+
+use_cuda_simulator_without_gpu()
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_FILE = ROOT / "assignments" / "tasks.toml"

@@ -59,6 +59,14 @@ def test_network_parameters_are_registered() -> None:
 def test_demo_runs(capsys) -> None:  # noqa: ANN001
     from minitorch import demo
 
-    assert demo.main(["--dataset", "simple", "--points", "10", "--epochs", "3", "--hidden", "2"]) == 0
+    assert demo.main(["--scalar", "--dataset", "simple", "--points", "10", "--epochs", "3", "--hidden", "2"]) == 0
     out = capsys.readouterr().out
-    assert "final training accuracy" in out and "predictions" in out
+    assert "network of Scalars" in out and "final training accuracy" in out and "predictions" in out
+
+
+def test_tensor_demo_runs_and_prints_kernel_timings(capsys) -> None:  # noqa: ANN001
+    from minitorch import demo
+
+    assert demo.main(["--dataset", "diag", "--points", "20", "--epochs", "3", "--backend", "simple"]) == 0
+    out = capsys.readouterr().out
+    assert "final training accuracy" in out and "Kernel timings" in out and "matmul" in out

@@ -17,7 +17,25 @@ def _load_fast() -> TensorBackend:
     return TensorBackend(FastKernels())
 
 
-_LOADERS = {"simple": lambda: TensorBackend(SimpleKernels()), "fast": _load_fast}
+def _load_cuda() -> TensorBackend:
+    """The CUDA backend, on a real GPU or on Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1)."""
+    try:
+        from numba import cuda
+    except ImportError as err:
+        raise RuntimeError(f"backend 'cuda' is not available: Numba CUDA failed to import ({err})") from err
+    if not cuda.is_available():  # True on a working GPU, and always under the simulator
+        reason = " ".join(str(cuda.cuda_error() or "").split())
+        raise RuntimeError(
+            "backend 'cuda' is not available: no CUDA GPU was found (numba.cuda.is_available() is "
+            "False) and the Numba CUDA simulator is off; set NUMBA_ENABLE_CUDASIM=1 to run CUDA "
+            "kernels on the CPU simulator" + (f" [Numba says: {reason}]" if reason else "")
+        )
+    from .cuda import CudaKernels
+
+    return TensorBackend(CudaKernels())
+
+
+_LOADERS = {"simple": lambda: TensorBackend(SimpleKernels()), "fast": _load_fast, "cuda": _load_cuda}
 _default_name = "simple"
 
 

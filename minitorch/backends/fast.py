@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -237,6 +238,24 @@ def matmul_kernel(
     # END ASSIGN3_2
 
 
+# ## Launching: small work runs on one thread
+
+# Waking the worker threads costs tens of microseconds (milliseconds on a busy machine);
+# below this many elements (or flops, for matmul) one thread finishes sooner.
+PARALLEL_MIN_WORK = 32_768
+MAX_THREADS = numba.config.NUMBA_NUM_THREADS
+_threads_now = [MAX_THREADS]
+
+
+def launch(kernel: Callable[..., None], work: int, *args: object) -> None:
+    """Run a parallel kernel with all threads for big work, one thread for small work."""
+    threads = 1 if work < PARALLEL_MIN_WORK else MAX_THREADS
+    if threads != _threads_now[0]:
+        numba.set_num_threads(threads)
+        _threads_now[0] = threads
+    kernel(*args)
+
+
 class FastKernels:
     """The kernel library of the `fast` backend: each factory picks an op code."""
 
@@ -245,19 +264,25 @@ class FastKernels:
     @staticmethod
     def map(fn: Callable[[float], float]) -> Callable[..., None]:
         op = _code(UNARY_CODES, fn)
-        return lambda *args: map_kernel(op, *args)
+        return lambda out, *rest: launch(map_kernel, len(out), op, out, *rest)
 
     @staticmethod
     def zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
         op = _code(BINARY_CODES, fn)
-        return lambda *args: zip_kernel(op, *args)
+        return lambda out, *rest: launch(zip_kernel, len(out), op, out, *rest)
 
     @staticmethod
     def reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
         op = _code(BINARY_CODES, fn)
-        return lambda *args: reduce_kernel(op, *args)
+        return lambda out, out_shape, out_strides, a, *rest: launch(
+            reduce_kernel, len(a), op, out, out_shape, out_strides, a, *rest
+        )
 
-    matmul = staticmethod(matmul_kernel)
+    @staticmethod
+    def matmul(out: Storage, out_shape: Index, *rest: object) -> None:
+        a_shape = rest[2]
+        work = int(out_shape[0] * out_shape[1] * out_shape[2] * a_shape[2])  # type: ignore[index]
+        launch(matmul_kernel, work, out, out_shape, *rest)
 
 
 def _code(table: dict[Callable, int], fn: Callable) -> int:

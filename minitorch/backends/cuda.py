@@ -1,0 +1,424 @@
+"""Module 3 — the `cuda` kernel library: Numba CUDA kernels, thousands of GPU threads at once.
+
+The same loops as `simple` and `fast`, turned inside out: instead of one loop over the
+output, the GPU starts one *thread* per output element (map, zip), one *block* of threads
+per output element (reduce), or one thread per output element in tiles of TILE x TILE
+(matmul). Each thread works out from its ids (`blockIdx`, `threadIdx`) which element is
+its own.
+
+Three things are new compared with `fast`:
+
+1. Memory lives in two places. Inputs are copied to the GPU (`to_device`) before a
+   kernel runs and the output is copied back (`copy_to_host`) afterwards; every copy is
+   written out below so you can see what a kernel really costs.
+2. A launch states its shape: `kernel[blocks, threads_per_block](...)`. That
+   configuration is computed in plain code next to each launch.
+3. Threads of one block share fast on-chip memory (`cuda.shared.array`) and wait for
+   each other with `cuda.syncthreads()`: that is how reduce and matmul cooperate.
+
+Scalar functions are picked by op code inside one kernel per pattern, as in `fast`
+(the codes are `fast.UNARY_CODES` / `fast.BINARY_CODES`).
+
+Without an NVIDIA GPU, set NUMBA_ENABLE_CUDASIM=1: Numba then runs these kernels on the
+CPU with a simulator (slowly, one Python thread per GPU thread); the tests do that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from numba import cuda
+
+from .. import operators
+from ..tensor_data import Index, Storage
+from .fast import BINARY_CODES, UNARY_CODES
+
+# Most dimensions a tensor may have here: per-thread index buffers need a fixed size.
+MAX_DIMS = 16
+# Threads per block for map and zip (a multiple of 32, the size of a warp).
+THREADS_PER_BLOCK = 256
+# Most threads per block for reduce; a power of two so the tree halves evenly.
+MAX_REDUCE_THREADS = 256
+# Side of the square tiles of matmul: a block is TILE x TILE threads.
+TILE = 16
+# CUDA allows at most 65535 blocks along a grid's z dimension (matmul's batch).
+MAX_GRID_Z = 65535
+
+# Each scalar function from `operators`, compiled for use inside GPU kernels.
+device = cuda.jit(device=True)
+_neg, _id, _sigmoid, _relu = device(operators.neg), device(operators.id), device(operators.sigmoid), device(operators.relu)
+_log, _exp, _inv = device(operators.log), device(operators.exp), device(operators.inv)
+_add, _mul, _lt, _eq = device(operators.add), device(operators.mul), device(operators.lt), device(operators.eq)
+_max, _is_close = device(operators.max), device(operators.is_close)
+_relu_back, _log_back, _inv_back = device(operators.relu_back), device(operators.log_back), device(operators.inv_back)
+
+
+@device
+def unary(op: int, x: float) -> float:
+    """Apply unary op number `op` (see fast.UNARY_CODES)."""
+    if op == 0:
+        return _neg(x)
+    if op == 1:
+        return _id(x)
+    if op == 2:
+        return _sigmoid(x)
+    if op == 3:
+        return _relu(x)
+    if op == 4:
+        return _log(x)
+    if op == 5:
+        return _exp(x)
+    return _inv(x)
+
+
+@device
+def binary(op: int, x: float, y: float) -> float:
+    """Apply binary op number `op` (see fast.BINARY_CODES)."""
+    if op == 0:
+        return _add(x, y)
+    if op == 1:
+        return _mul(x, y)
+    if op == 2:
+        return _lt(x, y)
+    if op == 3:
+        return _eq(x, y)
+    if op == 4:
+        return _max(x, y)
+    if op == 5:
+        return _is_close(x, y)
+    if op == 6:
+        return _relu_back(x, y)
+    if op == 7:
+        return _log_back(x, y)
+    return _inv_back(x, y)
+
+
+# ## Index helpers for GPU threads (the same math as tensor_data)
+
+
+@device
+def index_to_position(index: Index, strides: Index) -> int:
+    position = 0
+    for i in range(len(strides)):
+        position += index[i] * strides[i]
+    return position
+
+
+@device
+def to_index(ordinal: int, shape: Index, out_index: Index) -> None:
+    remaining = ordinal
+    for dim in range(len(shape) - 1, -1, -1):
+        out_index[dim] = remaining % shape[dim]
+        remaining = remaining // shape[dim]
+
+
+@device
+def broadcast_index(big_index: Index, big_shape: Index, shape: Index, out_index: Index) -> None:
+    offset = len(big_shape) - len(shape)
+    for dim in range(len(shape)):
+        out_index[dim] = 0 if shape[dim] == 1 else big_index[dim + offset]
+
+
+# ## Task 3.3 — map, zip and a shared-memory reduce
+
+
+@cuda.jit
+def map_kernel(
+    op: int,
+    out: Storage, out_shape: Index, out_strides: Index, out_size: int,
+    a: Storage, a_shape: Index, a_strides: Index,
+) -> None:
+    """One thread per output element:
+
+        i = this thread's number in the whole grid
+        if i < out_size:
+            out[index(i)] = fn(a[broadcast(index(i))])
+    """
+    # BEGIN ASSIGN3_3
+    out_index = cuda.local.array(MAX_DIMS, numba.int64)  # private to this thread
+    a_index = cuda.local.array(MAX_DIMS, numba.int64)
+    i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    if i < out_size:  # the last block may have more threads than elements left
+        to_index(i, out_shape, out_index)
+        broadcast_index(out_index, out_shape, a_shape, a_index)
+        value = a[index_to_position(a_index, a_strides)]
+        out[index_to_position(out_index, out_strides)] = unary(op, value)
+    # END ASSIGN3_3
+
+
+@cuda.jit
+def zip_kernel(
+    op: int,
+    out: Storage, out_shape: Index, out_strides: Index, out_size: int,
+    a: Storage, a_shape: Index, a_strides: Index,
+    b: Storage, b_shape: Index, b_strides: Index,
+) -> None:
+    """One thread per output element:
+
+        i = this thread's number in the whole grid
+        if i < out_size:
+            out[index(i)] = fn(a[broadcast(index(i))], b[broadcast(index(i))])
+    """
+    # BEGIN ASSIGN3_3
+    out_index = cuda.local.array(MAX_DIMS, numba.int64)
+    a_index = cuda.local.array(MAX_DIMS, numba.int64)
+    b_index = cuda.local.array(MAX_DIMS, numba.int64)
+    i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    if i < out_size:
+        to_index(i, out_shape, out_index)
+        broadcast_index(out_index, out_shape, a_shape, a_index)
+        broadcast_index(out_index, out_shape, b_shape, b_index)
+        a_value = a[index_to_position(a_index, a_strides)]
+        b_value = b[index_to_position(b_index, b_strides)]
+        out[index_to_position(out_index, out_strides)] = binary(op, a_value, b_value)
+    # END ASSIGN3_3
+
+
+@cuda.jit
+def reduce_kernel(
+    op: int,
+    out: Storage, out_shape: Index, out_strides: Index,
+    a: Storage, a_shape: Index, a_strides: Index,
+    dim: int,
+) -> None:
+    """One block per output element; its T threads (a power of two) fold `a` along `dim`:
+
+        start = out[j]          # the caller filled out with fn's identity (0, 1 or -inf)
+        partial[t] = fold(fn, start, a[j, t], a[j, t + T], a[j, t + 2T], ...)   # in shared memory
+        for s = T/2, T/4, ..., 1:      # a tree: log2(T) steps, all threads in step
+            if t < s: partial[t] = fn(partial[t], partial[t + s])
+        out[j] = partial[0]
+
+    Threads with nothing to read keep `start`, which changes nothing as it is the identity.
+    Partials are float64 for float32 inputs too, as `simple` folds in Python floats.
+    """
+    # BEGIN ASSIGN3_3
+    partial = cuda.shared.array(MAX_REDUCE_THREADS, numba.float64)  # one slot per thread
+    index = cuda.local.array(MAX_DIMS, numba.int64)
+    t = cuda.threadIdx.x
+    to_index(cuda.blockIdx.x, out_shape, index)  # this block's output element j
+    out_position = index_to_position(index, out_strides)
+    a_position = index_to_position(index, a_strides)  # index[dim] is 0: the first element to fold
+    # Step 1: each thread folds every T-th element, starting at its own number t.
+    accumulated = out[out_position]
+    for k in range(t, a_shape[dim], cuda.blockDim.x):
+        accumulated = binary(op, accumulated, a[a_position + k * a_strides[dim]])
+    partial[t] = accumulated
+    cuda.syncthreads()  # every partial is written before anyone reads a neighbour's
+    # Step 2: halve the number of partials until one is left.
+    stride = cuda.blockDim.x // 2
+    while stride > 0:
+        if t < stride:
+            partial[t] = binary(op, partial[t], partial[t + stride])
+        cuda.syncthreads()  # this step is done everywhere before the next one reads it
+        stride //= 2
+    if t == 0:
+        out[out_position] = partial[0]
+    # END ASSIGN3_3
+
+
+# ## Task 3.4 — matrix multiply with shared-memory tiles
+
+
+def make_matmul_kernel(dtype: numba.types.Float) -> Callable[..., None]:
+    """The tiled matmul kernel for one element type (shared arrays need it at compile time)."""
+
+    @cuda.jit
+    def matmul_kernel(
+        out: Storage, out_shape: Index, out_strides: Index,
+        a: Storage, a_shape: Index, a_strides: Index,
+        b: Storage, b_shape: Index, b_strides: Index,
+    ) -> None:
+        """`out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`; one thread per (i, j), TILE x TILE per block.
+
+            n, i, j = blockIdx.z, row and column of this thread
+            for each tile k0 = 0, TILE, 2*TILE, ... of the inner dimension:
+                a_tile[ty, tx] = a[n, i, k0 + tx]     # each thread loads one element of each
+                b_tile[ty, tx] = b[n, k0 + ty, j]     # (0 past the edge), then all wait
+                total += sum over k < TILE of a_tile[ty, k] * b_tile[k, tx]; all wait
+            out[n, i, j] = total
+
+        Each element of `a` and `b` is read from global memory once per tile instead of
+        once per product: TILE times fewer slow reads. A batch size of 1 broadcasts.
+        """
+        # BEGIN ASSIGN3_4
+        a_tile = cuda.shared.array((TILE, TILE), dtype)
+        b_tile = cuda.shared.array((TILE, TILE), dtype)
+        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+        n = cuda.blockIdx.z
+        i = cuda.blockIdx.y * TILE + ty  # the row of out this thread computes
+        j = cuda.blockIdx.x * TILE + tx  # and its column
+        rows, cols, inner = out_shape[1], out_shape[2], a_shape[2]
+        a_batch = (n if a_shape[0] > 1 else 0) * a_strides[0]
+        b_batch = (n if b_shape[0] > 1 else 0) * b_strides[0]
+        total = dtype(0.0)
+        for k0 in range(0, inner, TILE):
+            # Every thread loads (no early return): all of them must reach syncthreads.
+            a_tile[ty, tx] = a[a_batch + i * a_strides[1] + (k0 + tx) * a_strides[2]] \
+                if i < rows and k0 + tx < inner else 0.0
+            b_tile[ty, tx] = b[b_batch + (k0 + ty) * b_strides[1] + j * b_strides[2]] \
+                if k0 + ty < inner and j < cols else 0.0
+            cuda.syncthreads()  # both tiles are complete
+            for k in range(TILE):
+                total += a_tile[ty, k] * b_tile[k, tx]
+            cuda.syncthreads()  # everyone is done with these tiles before they are overwritten
+        if i < rows and j < cols:
+            out[n * out_strides[0] + i * out_strides[1] + j * out_strides[2]] = total
+        # END ASSIGN3_4
+
+    return matmul_kernel
+
+
+MATMUL_KERNELS = {np.dtype(np.float32): make_matmul_kernel(numba.float32),
+                  np.dtype(np.float64): make_matmul_kernel(numba.float64)}
+
+
+# ## Host side: copies and launch configurations
+
+
+def to_device(array: np.ndarray) -> cuda.devicearray.DeviceNDArray:
+    """Copy a host (numpy) array into GPU memory. Over PCIe this is slow next to the GPU's
+    own memory, so real code keeps tensors on the GPU; here every kernel call copies, visibly."""
+    return cuda.to_device(array)
+
+
+def copy_to_host(device_array: cuda.devicearray.DeviceNDArray, host_array: np.ndarray) -> None:
+    """Copy a GPU array back into the host array `host_array` (the kernel's output)."""
+    device_array.copy_to_host(host_array)
+
+
+def _size(shape: Index) -> int:
+    return int(np.prod(shape)) if len(shape) else 1
+
+
+def _check_dims(kernel: str, *shapes: Index) -> None:
+    for shape in shapes:
+        if len(shape) > MAX_DIMS:
+            raise ValueError(f"cuda {kernel}: tensors of {len(shape)} dimensions; this kernel handles at most {MAX_DIMS}")
+
+
+def elementwise_launch(size: int) -> tuple[int, int]:
+    """(blocks, threads per block) for one thread per element: enough blocks to cover `size`."""
+    threads = min(THREADS_PER_BLOCK, 32 * math.ceil(size / 32))  # no bigger block than the work
+    blocks = math.ceil(size / threads)
+    return blocks, threads
+
+
+def reduce_launch(out_size: int, reduced: int) -> tuple[int, int]:
+    """(blocks, threads per block): a block per output element, threads a power of two >= 1."""
+    threads = min(MAX_REDUCE_THREADS, 1 << max(reduced - 1, 0).bit_length())
+    return out_size, threads
+
+
+def matmul_launch(out_shape: Index) -> tuple[tuple[int, int, int], tuple[int, int]]:
+    """(blocks as (x: column tiles, y: row tiles, z: batch), threads as TILE x TILE)."""
+    batches, rows, cols = (int(s) for s in out_shape)
+    if batches > MAX_GRID_Z:
+        raise ValueError(f"cuda matmul: batch of {batches} matrices; a launch handles at most {MAX_GRID_Z}")
+    return (math.ceil(cols / TILE), math.ceil(rows / TILE), batches), (TILE, TILE)
+
+
+def cuda_map(op: int) -> Callable[..., None]:
+    """The map kernel for op code `op`, called like `fast`'s: host arrays in, `out` filled."""
+
+    def apply(out: Storage, out_shape: Index, out_strides: Index,
+              a: Storage, a_shape: Index, a_strides: Index) -> None:
+        _check_dims("map", out_shape, a_shape)
+        size = _size(out_shape)
+        if size == 0:
+            return  # CUDA refuses to launch zero blocks
+        blocks, threads = elementwise_launch(size)
+        # `out` goes up too: the kernel writes only its elements' positions, the rest must survive the copy back.
+        out_gpu = to_device(out)
+        map_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides), size,
+                                    to_device(a), to_device(a_shape), to_device(a_strides))
+        copy_to_host(out_gpu, out)
+
+    return apply
+
+
+def cuda_zip(op: int) -> Callable[..., None]:
+    """The zip kernel for op code `op`, called like `fast`'s."""
+
+    def apply(out: Storage, out_shape: Index, out_strides: Index,
+              a: Storage, a_shape: Index, a_strides: Index,
+              b: Storage, b_shape: Index, b_strides: Index) -> None:
+        _check_dims("zip", out_shape, a_shape, b_shape)
+        size = _size(out_shape)
+        if size == 0:
+            return
+        blocks, threads = elementwise_launch(size)
+        out_gpu = to_device(out)
+        zip_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides), size,
+                                    to_device(a), to_device(a_shape), to_device(a_strides),
+                                    to_device(b), to_device(b_shape), to_device(b_strides))
+        copy_to_host(out_gpu, out)
+
+    return apply
+
+
+def cuda_reduce(op: int) -> Callable[..., None]:
+    """The reduce kernel for op code `op`, called like `fast`'s; `out` arrives holding the start value."""
+
+    def apply(out: Storage, out_shape: Index, out_strides: Index,
+              a: Storage, a_shape: Index, a_strides: Index, dim: int) -> None:
+        _check_dims("reduce", out_shape, a_shape)
+        out_size = _size(out_shape)
+        if out_size == 0:
+            return
+        blocks, threads = reduce_launch(out_size, int(a_shape[dim]))
+        out_gpu = to_device(out)  # holds the start value each block folds from
+        reduce_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides),
+                                       to_device(a), to_device(a_shape), to_device(a_strides), dim)
+        copy_to_host(out_gpu, out)
+
+    return apply
+
+
+def cuda_matmul(
+    out: Storage, out_shape: Index, out_strides: Index,
+    a: Storage, a_shape: Index, a_strides: Index,
+    b: Storage, b_shape: Index, b_strides: Index,
+) -> None:
+    """Batched matmul on 3-D (batch, rows, cols) layouts, called like `fast`'s matmul_kernel."""
+    if _size(out_shape) == 0:
+        return
+    blocks, threads = matmul_launch(out_shape)
+    kernel = MATMUL_KERNELS[out.dtype]
+    out_gpu = to_device(out)
+    kernel[blocks, threads](out_gpu, to_device(out_shape), to_device(out_strides),
+                            to_device(a), to_device(a_shape), to_device(a_strides),
+                            to_device(b), to_device(b_shape), to_device(b_strides))
+    copy_to_host(out_gpu, out)
+
+
+class CudaKernels:
+    """The kernel library of the `cuda` backend: each factory picks an op code."""
+
+    name = "cuda"
+
+    @staticmethod
+    def map(fn: Callable[[float], float]) -> Callable[..., None]:
+        return cuda_map(_code(UNARY_CODES, fn))
+
+    @staticmethod
+    def zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
+        return cuda_zip(_code(BINARY_CODES, fn))
+
+    @staticmethod
+    def reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
+        return cuda_reduce(_code(BINARY_CODES, fn))
+
+    matmul = staticmethod(cuda_matmul)
+
+
+def _code(table: dict[Callable, int], fn: Callable) -> int:
+    if fn not in table:
+        raise ValueError(
+            f"cuda backend: no kernel for {fn.__name__!r}; it supports "
+            + ", ".join(f.__name__ for f in table)
+        )
+    return table[fn]
