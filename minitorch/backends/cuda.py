@@ -36,6 +36,8 @@ from .. import operators
 from ..tensor_data import Index, Storage
 from .fast import BINARY_CODES, UNARY_CODES
 
+# True when Numba runs these kernels on its CPU simulator, not a GPU (that module loads only then).
+ON_SIMULATOR = hasattr(cuda, "simulator_init")
 # Most dimensions a tensor may have here: per-thread index buffers need a fixed size.
 MAX_DIMS = 16
 # Threads per block for map and zip (a multiple of 32, the size of a warp).

@@ -1,0 +1,263 @@
+"""Speed of minitorch against numpy, PyTorch and a micrograd-style engine, in one process.
+
+    python -m benchmarks.run              # every benchmark
+    python -m benchmarks.run matmul zip   # some of them
+
+Each figure is the median of several repeats after a warm-up call; the first call (Numba
+loading or compiling its kernel) is reported apart as "first call". Targets are ratios,
+because absolute times on a shared 2-core machine move with its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+import minitorch
+from minitorch.tensor_train import MLP
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: its rows then say so
+    torch = None
+
+
+@dataclass
+class Result:
+    name: str
+    ours: str
+    reference: str
+    ratio: float  # in the direction of the target: "ours / reference" for times
+    target: str
+    met: bool
+    first_call: float | None = None
+
+
+def median_time(fn: Callable[[], object], repeat: int = 7, number: int = 1) -> tuple[float, float]:
+    """(first-call seconds, median seconds per call over `repeat` timed runs)."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    return first, statistics.median(samples)
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.2f} µs"
+
+
+# ## Kernels against numpy
+
+
+def bench_matmul(n: int = 512) -> Result:
+    rng = np.random.default_rng(0)
+    a_np, b_np = rng.random((n, n)), rng.random((n, n))
+    a, b = minitorch.tensor(a_np, backend="fast"), minitorch.tensor(b_np, backend="fast")
+    first, ours = median_time(lambda: a @ b, repeat=5)
+    _, ref = median_time(lambda: a_np @ b_np, repeat=5)
+    flops = 2 * n**3
+    share = (flops / ours) / (flops / ref)
+    return Result(f"matmul {n}×{n} float64", f"{flops / ours / 1e9:.1f} GFLOP/s",
+                  f"numpy {flops / ref / 1e9:.1f} GFLOP/s", share, "≥ 40% of numpy", share >= 0.40, first)
+
+
+def bench_zip(n: int = 10_000_000) -> list[Result]:
+    rng = np.random.default_rng(1)
+    a_np, b_np = rng.random(n), rng.random(n)
+    a, b = minitorch.tensor(a_np, backend="fast"), minitorch.tensor(b_np, backend="fast")
+    first, ours = median_time(lambda: a * b)
+    _, ref = median_time(lambda: a_np * b_np)
+    results = [Result("zip a*b, 10M contiguous", fmt(ours), f"numpy {fmt(ref)}", ours / ref, "≤ 1.0× numpy",
+                      ours <= ref, first)]
+    side = int(np.sqrt(n))
+    m_np, k_np = rng.random((side, side)), rng.random((side, side))
+    m = minitorch.tensor(m_np, backend="fast").permute(1, 0)
+    k = minitorch.tensor(k_np, backend="fast")
+    first, ours = median_time(lambda: m * k)
+    _, ref = median_time(lambda: m_np.T * k_np)
+    results.append(Result(f"zip a.T*b, {side}×{side} permuted", fmt(ours), f"numpy {fmt(ref)}", ours / ref,
+                          "≤ 3× numpy", ours <= 3 * ref, first))
+    return results
+
+
+def bench_sum(n: int = 4096) -> Result:
+    x_np = np.random.default_rng(2).random((n, n))
+    x = minitorch.tensor(x_np, backend="fast")
+    first, ours = median_time(lambda: x.sum(1))
+    _, ref = median_time(lambda: x_np.sum(1))
+    return Result(f"sum(dim=-1) {n}×{n}", fmt(ours), f"numpy {fmt(ref)}", ours / ref, "≤ 1.0× numpy",
+                  ours <= ref, first)
+
+
+# ## Dispatch: the cost of one small op
+
+
+def bench_dispatch() -> Result:
+    a = minitorch.tensor([1.5], requires_grad=True, backend="fast")
+    b = minitorch.tensor([2.5], requires_grad=True, backend="fast")
+    _, ours = median_time(lambda: a * b, number=2000)
+    if torch is None:
+        return Result("eager dispatch, 1-element op with grad", fmt(ours), "PyTorch not installed", float("nan"),
+                      "≤ 5× PyTorch", False)
+    ta = torch.tensor([1.5], requires_grad=True, dtype=torch.float64)
+    tb = torch.tensor([2.5], requires_grad=True, dtype=torch.float64)
+    _, ref = median_time(lambda: ta * tb, number=2000)
+    return Result("eager dispatch, 1-element op with grad", fmt(ours), f"PyTorch {fmt(ref)}", ours / ref,
+                  "≤ 5× PyTorch", ours <= 5 * ref)
+
+
+class Value:
+    """A minimal micrograd-style scalar: the reference engine (closures for backward)."""
+
+    __slots__ = ("data", "grad", "_backward", "_prev")
+
+    def __init__(self, data: float, children: tuple = ()) -> None:
+        self.data, self.grad, self._backward, self._prev = data, 0.0, lambda: None, children
+
+    def __add__(self, other: Value) -> Value:
+        out = Value(self.data + other.data, (self, other))
+
+        def backward() -> None:
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = backward
+        return out
+
+    def __mul__(self, other: Value) -> Value:
+        out = Value(self.data * other.data, (self, other))
+
+        def backward() -> None:
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = backward
+        return out
+
+    def backward(self) -> None:
+        order, seen = [], set()
+
+        def visit(v: Value) -> None:
+            if id(v) not in seen:
+                seen.add(id(v))
+                for child in v._prev:
+                    visit(child)
+                order.append(v)
+
+        visit(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
+
+
+def chain(make: Callable[[float], object], steps: int = 200) -> Callable[[], None]:
+    """A forward+backward workload of `2 * steps` ops: y = ((x*w + x)*w + x) ..."""
+
+    def run() -> None:
+        x, w = make(0.5), make(0.999)
+        y = x
+        for _ in range(steps):
+            y = y * w + x
+        y.backward()
+
+    return run
+
+
+def bench_scalar_engine() -> Result:
+    ops = 2 * 200
+    _, ours = median_time(chain(minitorch.Scalar), repeat=5, number=5)
+    _, ref = median_time(chain(Value), repeat=5, number=5)
+    ratio = (ops / ours) / (ops / ref)
+    return Result("scalar engine fwd+bwd", f"{ops / ours / 1e3:.0f}k ops/s", f"micrograd-style {ops / ref / 1e3:.0f}k ops/s",
+                  ratio, "≥ 0.5× micrograd", ratio >= 0.5)
+
+
+# ## Training: full-batch epochs of an MLP
+
+
+def bench_training(points: int = 500, hidden: int = 100) -> Result:
+    data = minitorch.data.toy_dataset("circle", points, seed=0)
+    model = MLP([2, hidden, hidden, 1], backend="fast", seed=0)
+    optimizer = minitorch.optim.SGD(model.parameters(), lr=0.1)
+    X = minitorch.tensor(data.X, backend="fast")
+    y = minitorch.tensor(data.y.reshape(-1, 1), backend="fast")
+
+    def epoch() -> None:
+        loss = minitorch.nn.binary_cross_entropy(model(X).sigmoid(), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    first, ours = median_time(epoch, repeat=7, number=3)
+    if torch is None:
+        return Result("MLP 2→100→100→1 epoch, 500 points", fmt(ours), "PyTorch not installed", float("nan"),
+                      "≤ 5× PyTorch", False, first)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
+                              torch.nn.ReLU(), torch.nn.Linear(hidden, 1)).double()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    tX, ty = torch.tensor(data.X), torch.tensor(data.y.reshape(-1, 1))
+
+    def torch_epoch() -> None:
+        loss = torch.nn.functional.binary_cross_entropy(torch.sigmoid(net(tX)), ty)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    _, ref = median_time(torch_epoch, repeat=7, number=3)
+    return Result("MLP 2→100→100→1 epoch, 500 points", fmt(ours), f"PyTorch {fmt(ref)}", ours / ref,
+                  "≤ 5× PyTorch", ours <= 5 * ref, first)
+
+
+BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
+    "matmul": bench_matmul,
+    "zip": bench_zip,
+    "sum": bench_sum,
+    "dispatch": bench_dispatch,
+    "scalar": bench_scalar_engine,
+    "training": bench_training,
+}
+
+
+def machine_line() -> str:
+    versions = f"numpy {np.__version__}, numba {numba.__version__}"
+    versions += f", torch {torch.__version__}" if torch is not None else ", torch not installed"
+    return (f"{platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} threads, "
+            f"Python {platform.python_version()}, {versions}")
+
+
+def main(argv: list[str] | None = None) -> list[Result]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default all)")
+    args = parser.parse_args(argv)
+    np.seterr(all="ignore")
+    results: list[Result] = []
+    for name in args.names or BENCHMARKS:
+        outcome = BENCHMARKS[name]()
+        results.extend(outcome if isinstance(outcome, list) else [outcome])
+    table = Table(title=f"minitorch benchmarks — {machine_line()}", title_justify="left")
+    for column in ("benchmark", "minitorch", "reference", "ratio", "target", "met", "first call"):
+        table.add_column(column, justify="left" if column in ("benchmark", "target") else "right")
+    for r in results:
+        table.add_row(r.name, r.ours, r.reference, f"{r.ratio:.2f}", r.target,
+                      "[green]yes[/]" if r.met else "[red]no[/]", fmt(r.first_call) if r.first_call else "-")
+    Console().print(table)
+    return results
+
+
+if __name__ == "__main__":
+    main()
