@@ -40,7 +40,7 @@ def quick_simulator_thread_switching() -> Iterator[None]:
     sys.setswitchinterval(previous)
 
 
-def pair(shape, seed, dtype="float64", positive=False, permute=None):  # noqa: ANN001, ANN201
+def pair(shape, seed, dtype="float64", positive=False, permute=None):
     """The same random values on both backends (optionally permuted: a non-contiguous view)."""
     values = np.random.default_rng(seed).uniform(0.1 if positive else -2.0, 2.0, size=shape)
     out = []
@@ -75,7 +75,7 @@ BINARY = {
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", UNARY)
 @pytest.mark.parametrize("permute", [None, (2, 0, 1)])
-def test_map_matches_simple(name: str, dtype: str, permute) -> None:  # noqa: ANN001
+def test_map_matches_simple(name: str, dtype: str, permute) -> None:
     simple, cuda = pair((3, 4, 5), seed=1, dtype=dtype, positive=True, permute=permute)
     assert_same(UNARY[name](simple), UNARY[name](cuda), TOL[dtype])
 
@@ -93,7 +93,7 @@ def test_map_over_more_elements_than_one_block() -> None:
 @pytest.mark.parametrize(
     "shapes", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4))]
 )
-def test_zip_matches_simple_with_broadcasting(name: str, dtype: str, shapes) -> None:  # noqa: ANN001
+def test_zip_matches_simple_with_broadcasting(name: str, dtype: str, shapes) -> None:
     a_simple, a_cuda = pair(shapes[0], seed=2, dtype=dtype, positive=True)
     b_simple, b_cuda = pair(shapes[1], seed=3, dtype=dtype, positive=True)
     assert_same(BINARY[name](a_simple, b_simple), BINARY[name](a_cuda, b_cuda), TOL[dtype])
@@ -110,7 +110,7 @@ def test_zip_on_permuted_inputs_and_mixed_dtypes() -> None:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("dim", [0, 1, 2])
 @pytest.mark.parametrize("permute", [None, (1, 2, 0)])
-def test_reductions_match_simple(dim: int, dtype: str, permute) -> None:  # noqa: ANN001
+def test_reductions_match_simple(dim: int, dtype: str, permute) -> None:
     simple, cuda = pair((3, 4, 5), seed=6, dtype=dtype, permute=permute)
     assert_same(simple.sum(dim), cuda.sum(dim), REDUCE_TOL[dtype])
     assert_same(simple.max(dim), cuda.max(dim), 0.0)
@@ -162,7 +162,7 @@ def test_gradients_match_simple() -> None:
         ((17, 33), (33, 18)),  # 2 x 2 tiles of output, 3 tiles along k, ragged edges
     ],
 )
-def test_matmul_matches_simple(shapes, dtype: str) -> None:  # noqa: ANN001
+def test_matmul_matches_simple(shapes, dtype: str) -> None:
     a_simple, a_cuda = pair(shapes[0], seed=7, dtype=dtype)
     b_simple, b_cuda = pair(shapes[1], seed=8, dtype=dtype)
     product = a_cuda @ b_cuda

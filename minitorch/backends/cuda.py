@@ -51,11 +51,11 @@ MAX_GRID_Z = 65535
 
 # Each scalar function from `operators`, compiled for use inside GPU kernels.
 device = cuda.jit(device=True)
-_neg, _id, _sigmoid, _relu = device(operators.neg), device(operators.id), device(operators.sigmoid), device(operators.relu)
-_log, _exp, _inv = device(operators.log), device(operators.exp), device(operators.inv)
+_neg, _id, _sigmoid = device(operators.neg), device(operators.id), device(operators.sigmoid)
+_relu, _log, _exp, _inv = device(operators.relu), device(operators.log), device(operators.exp), device(operators.inv)
 _add, _mul, _lt, _eq = device(operators.add), device(operators.mul), device(operators.lt), device(operators.eq)
-_max, _is_close = device(operators.max), device(operators.is_close)
-_relu_back, _log_back, _inv_back = device(operators.relu_back), device(operators.log_back), device(operators.inv_back)
+_max, _is_close, _relu_back = device(operators.max), device(operators.is_close), device(operators.relu_back)
+_log_back, _inv_back = device(operators.log_back), device(operators.inv_back)
 
 
 @device
@@ -234,7 +234,7 @@ def make_matmul_kernel(dtype: numba.types.Float) -> Callable[..., None]:
         a: Storage, a_shape: Index, a_strides: Index,
         b: Storage, b_shape: Index, b_strides: Index,
     ) -> None:
-        """`out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`; one thread per (i, j), TILE x TILE per block.
+        """`out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`: a thread per (i, j), TILE x TILE a block.
 
             n, i, j = blockIdx.z, row and column of this thread
             for each tile k0 = 0, TILE, 2*TILE, ... of the inner dimension:
@@ -259,10 +259,11 @@ def make_matmul_kernel(dtype: numba.types.Float) -> Callable[..., None]:
         total = dtype(0.0)
         for k0 in range(0, inner, TILE):
             # Every thread loads (no early return): all of them must reach syncthreads.
-            a_tile[ty, tx] = a[a_batch + i * a_strides[1] + (k0 + tx) * a_strides[2]] \
-                if i < rows and k0 + tx < inner else 0.0
-            b_tile[ty, tx] = b[b_batch + (k0 + ty) * b_strides[1] + j * b_strides[2]] \
-                if k0 + ty < inner and j < cols else 0.0
+            a_k, b_k = k0 + tx, k0 + ty  # this thread loads a[n, i, a_k] and b[n, b_k, j]
+            a_inside = i < rows and a_k < inner
+            b_inside = b_k < inner and j < cols
+            a_tile[ty, tx] = a[a_batch + i * a_strides[1] + a_k * a_strides[2]] if a_inside else 0.0
+            b_tile[ty, tx] = b[b_batch + b_k * b_strides[1] + j * b_strides[2]] if b_inside else 0.0
             cuda.syncthreads()  # both tiles are complete
             for k in range(TILE):
                 total += a_tile[ty, k] * b_tile[k, tx]
@@ -299,7 +300,7 @@ def _size(shape: Index) -> int:
 def _check_dims(kernel: str, *shapes: Index) -> None:
     for shape in shapes:
         if len(shape) > MAX_DIMS:
-            raise ValueError(f"cuda {kernel}: tensors of {len(shape)} dimensions; this kernel handles at most {MAX_DIMS}")
+            raise ValueError(f"cuda {kernel}: a tensor of {len(shape)} dimensions; at most {MAX_DIMS} here")
 
 
 def elementwise_launch(size: int) -> tuple[int, int]:
@@ -319,7 +320,7 @@ def matmul_launch(out_shape: Index) -> tuple[tuple[int, int, int], tuple[int, in
     """(blocks as (x: column tiles, y: row tiles, z: batch), threads as TILE x TILE)."""
     batches, rows, cols = (int(s) for s in out_shape)
     if batches > MAX_GRID_Z:
-        raise ValueError(f"cuda matmul: batch of {batches} matrices; a launch handles at most {MAX_GRID_Z}")
+        raise ValueError(f"cuda matmul: a batch of {batches} matrices; one launch takes {MAX_GRID_Z}")
     return (math.ceil(cols / TILE), math.ceil(rows / TILE), batches), (TILE, TILE)
 
 
@@ -333,7 +334,7 @@ def cuda_map(op: int) -> Callable[..., None]:
         if size == 0:
             return  # CUDA refuses to launch zero blocks
         blocks, threads = elementwise_launch(size)
-        # `out` goes up too: the kernel writes only its elements' positions, the rest must survive the copy back.
+        # `out` goes up too: the kernel writes only its elements, the rest must survive the copy back.
         out_gpu = to_device(out)
         map_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides), size,
                                     to_device(a), to_device(a_shape), to_device(a_strides))
@@ -363,7 +364,7 @@ def cuda_zip(op: int) -> Callable[..., None]:
 
 
 def cuda_reduce(op: int) -> Callable[..., None]:
-    """The reduce kernel for op code `op`, called like `fast`'s; `out` arrives holding the start value."""
+    """The reduce kernel for op code `op`, called like `fast`'s; `out` arrives holding the start."""
 
     def apply(out: Storage, out_shape: Index, out_strides: Index,
               a: Storage, a_shape: Index, a_strides: Index, dim: int) -> None:

@@ -118,7 +118,36 @@ def same_layout(shape_a: Index, strides_a: Index, shape_b: Index, strides_b: Ind
     return True
 
 
+@index_jit
+def broadcast_strides(out_shape: Index, shape: Index, strides: Index) -> Index:
+    """Strides that read an input directly with an *output* index: 0 where it broadcasts.
+
+    With these, `position = sum(out_index[d] * strides[d])` needs no `broadcast_index`.
+    """
+    result = np.zeros(len(out_shape), np.int64)
+    offset = len(out_shape) - len(shape)
+    for d in range(len(shape)):
+        if shape[d] != 1:
+            result[d + offset] = strides[d]
+    return result
+
+
+@index_jit
+def row_start(row: int, out_shape: Index, strides: Index) -> int:
+    """Position of element 0 of output row `row` (all dims but the last), through `strides`."""
+    position = 0
+    remaining = np.int64(row)  # a prange index may arrive unsigned; keep the math in int64
+    for d in range(len(out_shape) - 2, -1, -1):
+        position += (remaining % out_shape[d]) * strides[d]
+        remaining = remaining // out_shape[d]
+    return position
+
+
 # ## Task 3.1 — parallel map, zip, reduce
+#
+# The general path walks the output row by row (a row = the last dimension): each row's
+# start positions cost one index computation, then the inner loop just adds strides.
+# No index arrays are allocated inside the parallel loop.
 
 
 @njit(parallel=True, cache=True)
@@ -127,21 +156,23 @@ def map_kernel(
     out: Storage, out_shape: Index, out_strides: Index,
     a: Storage, a_shape: Index, a_strides: Index,
 ) -> None:
-    """`out[i] = fn(a[broadcast(i)])`, parallel over output elements."""
+    """`out[i] = fn(a[broadcast(i)])`, parallel over output rows."""
     # BEGIN ASSIGN3_1
-    size = 1
-    for d in range(len(out_shape)):
-        size *= out_shape[d]
-    if same_layout(out_shape, out_strides, a_shape, a_strides) and size == len(out) == len(a):
-        for i in prange(size):  # contiguous fast path: no index math
+    if same_layout(out_shape, out_strides, a_shape, a_strides) and len(out) == len(a):
+        for i in prange(len(out)):  # contiguous fast path: no index math
             out[i] = unary(op, a[i])
         return
-    for i in prange(size):
-        out_index = np.empty(len(out_shape), np.int64)  # per-iteration: threads must not share
-        a_index = np.empty(len(a_shape), np.int64)
-        to_index(i, out_shape, out_index)
-        broadcast_index(out_index, out_shape, a_shape, a_index)
-        out[index_to_position(out_index, out_strides)] = unary(op, a[index_to_position(a_index, a_strides)])
+    if len(out_shape) == 0:
+        out[0] = unary(op, a[0])
+        return
+    a_read = broadcast_strides(out_shape, a_shape, a_strides)
+    last = out_shape[-1]
+    rows = len(out) // last if last > 0 else np.int64(0)
+    for row in prange(rows):
+        out_pos = row_start(row, out_shape, out_strides)
+        a_pos = row_start(row, out_shape, a_read)
+        for j in range(last):
+            out[out_pos + j * out_strides[-1]] = unary(op, a[a_pos + j * a_read[-1]])
     # END ASSIGN3_1
 
 
@@ -152,30 +183,40 @@ def zip_kernel(
     a: Storage, a_shape: Index, a_strides: Index,
     b: Storage, b_shape: Index, b_strides: Index,
 ) -> None:
-    """`out[i] = fn(a[broadcast(i)], b[broadcast(i)])`, parallel over output elements."""
+    """`out[i] = fn(a[broadcast(i)], b[broadcast(i)])`, parallel over output rows."""
     # BEGIN ASSIGN3_1
-    size = 1
-    for d in range(len(out_shape)):
-        size *= out_shape[d]
     if (
         same_layout(out_shape, out_strides, a_shape, a_strides)
         and same_layout(out_shape, out_strides, b_shape, b_strides)
-        and size == len(out) == len(a) == len(b)
+        and len(out) == len(a) == len(b)
     ):
-        for i in prange(size):
+        for i in prange(len(out)):
             out[i] = binary(op, a[i], b[i])
         return
-    for i in prange(size):
-        out_index = np.empty(len(out_shape), np.int64)
-        a_index = np.empty(len(a_shape), np.int64)
-        b_index = np.empty(len(b_shape), np.int64)
-        to_index(i, out_shape, out_index)
-        broadcast_index(out_index, out_shape, a_shape, a_index)
-        broadcast_index(out_index, out_shape, b_shape, b_index)
-        out[index_to_position(out_index, out_strides)] = binary(
-            op, a[index_to_position(a_index, a_strides)], b[index_to_position(b_index, b_strides)]
-        )
+    if len(out_shape) == 0:
+        out[0] = binary(op, a[0], b[0])
+        return
+    a_read = broadcast_strides(out_shape, a_shape, a_strides)
+    b_read = broadcast_strides(out_shape, b_shape, b_strides)
+    last = out_shape[-1]
+    rows = len(out) // last if last > 0 else np.int64(0)
+    for row in prange(rows):
+        out_pos = row_start(row, out_shape, out_strides)
+        a_pos = row_start(row, out_shape, a_read)
+        b_pos = row_start(row, out_shape, b_read)
+        for j in range(last):
+            out[out_pos + j * out_strides[-1]] = binary(op, a[a_pos + j * a_read[-1]], b[b_pos + j * b_read[-1]])
     # END ASSIGN3_1
+
+
+@njit(cache=True, fastmath=True)
+def sum_run(a: Storage, start: int, n: int, initial: float) -> float:
+    """`initial + a[start] + ... + a[start + n - 1]`. fastmath lets LLVM reorder the adds
+    into SIMD lanes (a tiny rounding difference, as numpy's pairwise sum also has)."""
+    total = 0.0
+    for j in range(n):
+        total += a[start + j]
+    return initial + total
 
 
 @njit(parallel=True, cache=True)
@@ -187,24 +228,32 @@ def reduce_kernel(
 ) -> None:
     """`out[j] = fold(fn, out[j], a[j with dim = 0..n-1])`, parallel over output elements."""
     # BEGIN ASSIGN3_1
-    size = 1
-    for d in range(len(out_shape)):
-        size *= out_shape[d]
+    size = len(out)
     n = a_shape[dim]
     step = a_strides[dim]
+    # `out` has size 1 at `dim`: walking its index with a's strides finds each run's start.
     for i in prange(size):
-        index = np.empty(len(out_shape), np.int64)
-        to_index(i, out_shape, index)
-        out_position = index_to_position(index, out_strides)
-        a_position = index_to_position(index, a_strides)  # index[dim] is 0 here
-        accumulated = out[out_position]
-        for j in range(n):
-            accumulated = binary(op, accumulated, a[a_position + j * step])
-        out[out_position] = accumulated
+        out_pos = 0
+        a_pos = 0
+        remaining = np.int64(i)
+        for d in range(len(out_shape) - 1, -1, -1):
+            index_d = remaining % out_shape[d]
+            remaining = remaining // out_shape[d]
+            out_pos += index_d * out_strides[d]
+            a_pos += index_d * a_strides[d]
+        if op == 0 and step == 1:  # a contiguous sum: the vectorised loop
+            out[out_pos] = sum_run(a, a_pos, n, out[out_pos])
+        else:
+            accumulated = out[out_pos]
+            for j in range(n):
+                accumulated = binary(op, accumulated, a[a_pos + j * step])
+            out[out_pos] = accumulated
     # END ASSIGN3_1
 
 
 # ## Task 3.2 — parallel matrix multiply
+
+ROW_BLOCK = 4  # rows of `out` computed together: each row of `b` loaded once serves all four
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -213,28 +262,33 @@ def matmul_kernel(
     a: Storage, a_shape: Index, a_strides: Index,
     b: Storage, b_shape: Index, b_strides: Index,
 ) -> None:
-    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over (batch, row).
+    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over blocks of rows.
 
-    Loop order i-k-j: the innermost loop walks a row of `b` and a row of `out`, both
-    contiguous when the layouts are row-major, so it vectorises; `a[i, k]` stays in a
-    register for the whole inner loop.
+    `b` and `out` must have unit stride along their last dim (`FastKernels.matmul` makes
+    sure). Loop order i-k-j: the innermost loop walks a row of `b` and a row of the
+    accumulator in order, so it vectorises; `a[i, k]` stays in a register. Each row of `b`
+    is used for ROW_BLOCK rows of `out` while it is in cache.
     """
     # BEGIN ASSIGN3_2
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
     inner = a_shape[2]
-    for row in prange(batches * rows):
-        n = row // rows
-        i = row - n * rows
-        a_base = (n if a_shape[0] > 1 else 0) * a_strides[0] + i * a_strides[1]
-        b_base = (n if b_shape[0] > 1 else 0) * b_strides[0]
-        out_base = n * out_strides[0] + i * out_strides[1]
-        for j in range(cols):
-            out[out_base + j * out_strides[2]] = 0.0
+    blocks_per_batch = (rows + ROW_BLOCK - 1) // ROW_BLOCK
+    for block in prange(batches * blocks_per_batch):
+        n = block // blocks_per_batch
+        i0 = (block - n * blocks_per_batch) * ROW_BLOCK
+        a_batch = (n if a_shape[0] > 1 else 0) * a_strides[0]
+        b_batch = (n if b_shape[0] > 1 else 0) * b_strides[0]
+        acc = np.zeros((ROW_BLOCK, cols), dtype=out.dtype)  # one small buffer per block
         for k in range(inner):
-            a_ik = a[a_base + k * a_strides[2]]
-            b_row = b_base + k * b_strides[1]
+            b_row = b_batch + k * b_strides[1]
+            for r in range(min(ROW_BLOCK, rows - i0)):
+                a_ik = a[a_batch + (i0 + r) * a_strides[1] + k * a_strides[2]]
+                for j in range(cols):
+                    acc[r, j] += a_ik * b[b_row + j]
+        for r in range(min(ROW_BLOCK, rows - i0)):
+            out_row = n * out_strides[0] + (i0 + r) * out_strides[1]
             for j in range(cols):
-                out[out_base + j * out_strides[2]] += a_ik * b[b_row + j * b_strides[2]]
+                out[out_row + j] = acc[r, j]
     # END ASSIGN3_2
 
 
@@ -279,10 +333,23 @@ class FastKernels:
         )
 
     @staticmethod
-    def matmul(out: Storage, out_shape: Index, *rest: object) -> None:
-        a_shape = rest[2]
-        work = int(out_shape[0] * out_shape[1] * out_shape[2] * a_shape[2])  # type: ignore[index]
-        launch(matmul_kernel, work, out, out_shape, *rest)
+    def matmul(
+        out: Storage, out_shape: Index, out_strides: Index,
+        a: Storage, a_shape: Index, a_strides: Index,
+        b: Storage, b_shape: Index, b_strides: Index,
+    ) -> None:
+        if b_strides[2] != 1:  # the kernel reads rows of b in order: give it a row-major copy
+            b, b_strides = _row_major(b, b_shape, b_strides)
+        work = int(out_shape[0] * out_shape[1] * out_shape[2] * a_shape[2])
+        launch(matmul_kernel, work, out, out_shape, out_strides, a, a_shape, a_strides, b, b_shape, b_strides)
+
+
+def _row_major(storage: Storage, shape: Index, strides: Index) -> tuple[Storage, Index]:
+    """A row-major copy of a strided (batch, rows, cols) tensor, and its strides."""
+    itemsize = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(storage, shape=tuple(shape), strides=tuple(s * itemsize for s in strides))
+    copy = np.ascontiguousarray(view)
+    return copy.reshape(-1), np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
 
 
 def _code(table: dict[Callable, int], fn: Callable) -> int:
