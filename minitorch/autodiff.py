@@ -99,9 +99,7 @@ class Variable(Protocol):
     """What the engine needs from a value: Scalar and Tensor both provide it."""
 
     history: History | None
-
-    @property
-    def unique_id(self) -> int: ...
+    unique_id: int  # names the node in graphs and recordings
 
     def is_leaf(self) -> bool: ...
 

@@ -18,6 +18,8 @@ class Parameter:
         self._mark_trainable()
 
     def _mark_trainable(self) -> None:
+        if getattr(self.value, "history", None) is not None and not self.value.is_leaf():
+            self.value = self.value.detach()  # a computed value becomes a fresh leaf to train
         if hasattr(self.value, "requires_grad_"):
             self.value.requires_grad_(True)
         if self.name and hasattr(self.value, "name"):

@@ -38,6 +38,8 @@ def as_scalar(value: ScalarLike, op: str = "Scalar") -> Scalar:
 
 
 def _check_number(value: Any, op: str) -> float:
+    if type(value) is float:  # the common case, checked first because it is cheapest
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{op}: expected a real number (float or int) or a Scalar, "
@@ -65,13 +67,16 @@ class Scalar:
         self.history = history if history is not None else (History() if requires_grad else None)
         self.grad: float | None = None
         self.name = name
-        self._id = new_id()
+        self.unique_id = new_id()
+
+    @classmethod
+    def from_op(cls, value: float, history: History | None) -> Scalar:
+        """The output of an op: `value` is already a float, so skip the checks of __init__."""
+        out = cls.__new__(cls)
+        out.data, out.history, out.grad, out.name, out.unique_id = value, history, None, None, new_id()
+        return out
 
     # -- the Variable protocol the engine uses ---------------------------------
-
-    @property
-    def unique_id(self) -> int:
-        return self._id
 
     @property
     def requires_grad(self) -> bool:
@@ -129,6 +134,10 @@ class Scalar:
 
     def zero_grad_(self) -> None:
         self.grad = None
+
+    def detach(self) -> Scalar:
+        """The same number, cut from the graph (a constant)."""
+        return Scalar(self.data, requires_grad=False, name=self.name)
 
     # -- what events show -----------------------------------------------------
 

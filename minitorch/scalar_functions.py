@@ -32,12 +32,11 @@ class ScalarFunction:
     def apply(cls, *values: ScalarLike) -> Scalar:
         from .scalar import Scalar, as_scalar
 
-        inputs = tuple(as_scalar(v, cls.__name__) for v in values)
-        needs_grad = is_grad_enabled() and any(x.requires_grad for x in inputs)
+        inputs = tuple([v if type(v) is Scalar else as_scalar(v, cls.__name__) for v in values])
+        needs_grad = is_grad_enabled() and any([x.history is not None for x in inputs])
         ctx = Context(no_grad=not needs_grad)
-        result = cls.forward(ctx, *(x.data for x in inputs))
-        history = History(cls, ctx, inputs) if needs_grad else None
-        output = Scalar(result, history=history, requires_grad=needs_grad)
+        result = cls.forward(ctx, *[x.data for x in inputs])
+        output = Scalar.from_op(result, History(cls, ctx, inputs) if needs_grad else None)
         if events.LISTENERS:
             events.report_forward(cls.op_name(), inputs, output)
         return output

@@ -71,7 +71,7 @@ class Tensor:
         self.backend = backends.get_backend(backend)
         self.grad: Tensor | None = None
         self.name = name
-        self._id = new_id()
+        self.unique_id = new_id()
 
     # -- construction helpers -------------------------------------------------
 
@@ -121,10 +121,6 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self._tensor.dtype
-
-    @property
-    def unique_id(self) -> int:
-        return self._id
 
     @property
     def requires_grad(self) -> bool:
@@ -188,7 +184,8 @@ class Tensor:
     def accumulate_derivative(self, d: Tensor) -> None:
         """Leaves sum the gradient from every path: `grad += d`."""
         d = d if d.shape == self.shape else d.sum_to(self.shape)
-        self.grad = d if self.grad is None else self.grad + d
+        # A copy the first time: backward may hand the same tensor to several leaves (Add).
+        self.grad = d.f.id_map(d) if self.grad is None else self.grad + d
 
     def chain_rule(self, d_output: Tensor) -> Iterable[tuple[Tensor, Tensor]]:
         """Gradients for each non-constant input, summed back to the input's shape."""

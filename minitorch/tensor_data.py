@@ -11,6 +11,7 @@ storage is shared. Broadcasting lines two shapes up from the right: a dimension 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ Shape = tuple[int, ...]
 Strides = tuple[int, ...]
 
 DTYPES: dict[str, np.dtype] = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
+_SUPPORTED = frozenset(DTYPES.values())
 
 
 class IndexingError(IndexError):
@@ -130,7 +132,7 @@ class TensorData:
     ) -> None:
         if isinstance(storage, np.ndarray) and dtype is None:
             self._storage: Storage = storage if storage.ndim == 1 else storage.reshape(-1)
-            if self._storage.dtype.name not in DTYPES:
+            if self._storage.dtype not in _SUPPORTED:
                 self._storage = self._storage.astype(np.float64)
         else:
             self._storage = np.asarray(storage, dtype=resolve_dtype(dtype or "float64")).reshape(-1)
@@ -142,8 +144,9 @@ class TensorData:
         )
         if len(self.strides) != len(self.shape):
             raise ShapeError(f"strides {self.strides} do not fit shape {self.shape}")
-        self.size = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        self.size = math.prod(self.shape)
         self.dims = len(self.shape)
+        self._kernel_args: tuple[Storage, Index, Index] | None = None
         if self.size and self.max_position() >= len(self._storage):
             raise ShapeError(
                 f"shape {self.shape} with strides {self.strides} reaches position "
@@ -171,12 +174,14 @@ class TensorData:
         return True
 
     def tuple(self) -> tuple[Storage, Index, Index]:
-        """(storage, shape, strides) as arrays: what kernels take."""
-        return (
-            self._storage,
-            np.array(self.shape, dtype=np.int64),
-            np.array(self.strides, dtype=np.int64),
-        )
+        """(storage, shape, strides) as arrays: what kernels take (built once, then reused)."""
+        if self._kernel_args is None:
+            self._kernel_args = (
+                self._storage,
+                np.array(self.shape, dtype=np.int64),
+                np.array(self.strides, dtype=np.int64),
+            )
+        return self._kernel_args
 
     def index(self, index: int | Sequence[int]) -> int:
         """Storage position of `index`, checked against the shape."""
@@ -220,7 +225,7 @@ class TensorData:
         shape = tuple(int(s) for s in shape)
         if -1 in shape:
             shape = _infer_size(shape, self.size)
-        new_size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        new_size = math.prod(shape)
         if new_size != self.size:
             raise ShapeError(f"view: cannot view shape {self.shape} ({self.size} elements) as {shape} ({new_size})")
         if not self.is_contiguous():

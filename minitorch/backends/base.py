@@ -8,6 +8,7 @@ takes and returns `TensorData`, allocating the output.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,9 +24,8 @@ ReduceOp = Callable[[TensorData, int], TensorData]
 
 
 def empty(shape: tuple[int, ...], dtype: np.dtype) -> TensorData:
-    """A fresh contiguous TensorData (zeros) of `shape`."""
-    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    return TensorData(np.zeros(size, dtype=dtype), shape)
+    """A fresh contiguous TensorData of `shape` (uninitialised: the kernel writes every element)."""
+    return TensorData(np.empty(math.prod(shape), dtype=dtype), shape)
 
 
 class TensorBackend:
