@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import events
@@ -86,13 +85,19 @@ class Context:
         self.freed = True
 
 
-@dataclass
 class History:
     """How a variable was made. A leaf that requires grad has `History()` with no function."""
 
-    last_fn: Any = None  # the Function class that produced the value, None for a leaf
-    ctx: Context | None = None
-    inputs: tuple[Any, ...] = field(default_factory=tuple)
+    __slots__ = ("last_fn", "ctx", "inputs")
+
+    def __init__(self, last_fn: Any = None, ctx: Context | None = None, inputs: tuple[Any, ...] = ()) -> None:
+        self.last_fn = last_fn  # the Function class that produced the value, None for a leaf
+        self.ctx = ctx
+        self.inputs = inputs
+
+    def __repr__(self) -> str:
+        name = self.last_fn.__name__ if self.last_fn is not None else None
+        return f"History(last_fn={name}, inputs={len(self.inputs)})"
 
 
 class Variable(Protocol):

@@ -35,6 +35,8 @@ LISTENERS: list[Listener] = []
 in_backward = False
 # The op whose kernels are running now ("Mul", "Mul.backward"), set only while someone listens.
 current_op: str | None = None
+# The modules whose forward is running, outermost first ("MLP", "layers.0:Linear"), ditto.
+module_stack: list[str] = []
 
 
 class RecordingError(ValueError):
@@ -108,6 +110,7 @@ class ForwardEvent:
     inputs: list[NodeRef]
     output: NodeRef
     backend: str | None = None
+    scope: list[str] = field(default_factory=list)  # the modules it ran inside, outermost first
     kind: str = "forward"
 
 
@@ -162,7 +165,17 @@ def report_forward(op: str, inputs: Any, output: Any, backend: str | None = None
     """
     if in_backward:
         return
-    emit(ForwardEvent(op, [node_ref(x) for x in inputs], node_ref(output), backend))
+    emit(ForwardEvent(op, [node_ref(x) for x in inputs], node_ref(output), backend, list(module_stack)))
+
+
+@contextlib.contextmanager
+def module_scope(label: str) -> Iterator[None]:
+    """Ops inside the block ran inside the module called `label`."""
+    module_stack.append(label)
+    try:
+        yield
+    finally:
+        module_stack.pop()
 
 
 def report_kernel(
@@ -231,6 +244,7 @@ class GraphNode:
     value: Any
     grad: Any = None
     requires_grad: bool = True
+    scope: list[str] = field(default_factory=list)
 
 
 class Recording:
@@ -267,7 +281,7 @@ class Recording:
                 out = event.output
                 nodes[out.id] = GraphNode(
                     out.id, out.label, event.op, [r.id for r in event.inputs], out.value,
-                    None, out.requires_grad,
+                    None, out.requires_grad, list(event.scope),
                 )
             elif isinstance(event, BackwardEvent) and event.node in nodes:
                 nodes[event.node].grad = event.grad_output

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from . import events
+
 
 class Parameter:
     """A value a model learns (a Scalar or a Tensor), held so optimizers can replace it.
@@ -67,6 +69,7 @@ class Module:
                 value._mark_trainable()  # the held value takes the name too (shown in graphs)
         elif isinstance(value, Module):
             self._modules[name] = value
+            object.__setattr__(value, "_scope_label", f"{name}:{type(value).__name__}")
         else:
             object.__setattr__(self, name, value)
 
@@ -151,7 +154,11 @@ class Module:
         return load_state_dict(self, state, strict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not events.LISTENERS:
+            return self.forward(*args, **kwargs)
+        label = self.__dict__.get("_scope_label", type(self).__name__)
+        with events.module_scope(label):  # recordings learn which module ran each op
+            return self.forward(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Compute the module's output; every subclass defines it."""

@@ -56,6 +56,8 @@ class Scalar:
     mixed into ops become constants.
     """
 
+    __slots__ = ("data", "history", "grad", "name", "unique_id")
+
     def __init__(
         self,
         value: float,
