@@ -33,17 +33,19 @@ _MISSING_PACKAGE = '''raise ImportError("{name}/ is missing from the submission"
 
 def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[str] | None = None,
           timeout_test: float = 60.0, timeout_task: float = 600.0, timeout_collect: float = 120.0,
-          json_path: Path | None = None, python: str = sys.executable) -> GradeReport:
+          json_path: Path | None = None, shrink: bool = False,
+          python: str = sys.executable) -> GradeReport:
     """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
 
-    `tasks` limits grading to these task ids. Never raises for a grader error: the report's
-    `errors` says what went wrong, and results.json is written anyway.
+    `tasks` limits grading to these task ids; the timeouts are in seconds; `shrink` lets
+    Hypothesis minimise failing examples (slow). Never raises for a grader error: the
+    report's `errors` says what went wrong, and results.json is written anyway.
     """
     report = GradeReport(Path(student_dir).resolve(), Path(reference_dir).resolve())
     limits = Limits(test=timeout_test, task=timeout_task, collect=timeout_collect)
     start = time.monotonic()
     try:
-        _grade(report, None if tasks is None else list(tasks), limits, python)
+        _grade(report, None if tasks is None else list(tasks), limits, shrink, python)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
     except Exception:  # noqa: BLE001 - a grader bug: keep its traceback for whoever fixes it
@@ -54,7 +56,8 @@ def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[st
     return report
 
 
-def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, python: str) -> None:
+def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, shrink: bool,
+           python: str) -> None:
     task_list = load_task_list(report.reference_dir)
     selected = task_list.tasks if task_ids is None else tuple(task_list.get(i) for i in task_ids)
     report.tasks = [TaskResult(task) for task in selected]
@@ -79,7 +82,8 @@ def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, pyth
         order = list(dict.fromkeys(n for task in selected for n in tests[task.id]))
         tasks_of = {n: [t.id for t in selected if n in tests[t.id]] for n in order}
         outcomes = TestRun(workspace, plugin_dir, order, tasks_of, packages, limits,
-                           protected=task_list.reference_paths, python=python).run()
+                           protected=task_list.reference_paths, shrink=shrink,
+                           python=python).run()
         for result in report.tasks:
             if result.error is None:
                 result.outcomes = [outcomes[n] for n in tests[result.task.id]]

@@ -12,6 +12,11 @@ Settings come from environment variables, read and removed when pytest loads the
 * MINITORCH_GRADER_MODE: "collect" (report every test and its markers) or "run".
 * MINITORCH_GRADER_TESTS: run mode: a JSON file listing the node ids to run, in order.
 * MINITORCH_GRADER_PACKAGES: comma-separated packages whose origin to report.
+* MINITORCH_GRADER_SHRINK: "0" turns off Hypothesis's shrink and explain phases (see below).
+
+Without shrinking, a failing Hypothesis test fails as soon as it finds a failing example,
+instead of spending up to tens of seconds minimising it. Pass or fail stays the same; only
+the example in the message is less tidy (running the test locally shows the minimal one).
 
 Records: origins (at start and after collection), collect_error, item (collect mode),
 collection_done, start, finish.
@@ -32,6 +37,7 @@ _TOKEN = os.environ.pop("MINITORCH_GRADER_TOKEN")
 _MODE = os.environ.pop("MINITORCH_GRADER_MODE")
 _TESTS_FILE = os.environ.pop("MINITORCH_GRADER_TESTS", "")
 _PACKAGES = [p for p in os.environ.pop("MINITORCH_GRADER_PACKAGES", "").split(",") if p]
+_SHRINK = os.environ.pop("MINITORCH_GRADER_SHRINK", "1") != "0"
 _MAX_MESSAGE = 4000  # characters of a failure message worth sending
 
 
@@ -75,6 +81,19 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
         return str(report.longrepr[2])
     text = report.longreprtext or ""
     return text if len(text) <= _MAX_MESSAGE else "...\n" + text[-_MAX_MESSAGE:]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """After conftest chose a Hypothesis profile: the same profile, without shrinking."""
+    hypothesis = sys.modules.get("hypothesis")  # only if the tests' set-up imported it
+    if _SHRINK or hypothesis is None:
+        return
+    current = hypothesis.settings.default
+    skip = {hypothesis.Phase.shrink, hypothesis.Phase.explain}
+    phases = [phase for phase in current.phases if phase not in skip]
+    hypothesis.settings.register_profile("minitorch-grader", parent=current, phases=phases)
+    hypothesis.settings.load_profile("minitorch-grader")
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:

@@ -118,10 +118,13 @@ class TestRun:
 
     def __init__(self, workspace: Path, plugin_dir: Path, tests: list[str],
                  tasks_of: Mapping[str, list[str]], packages: Iterable[str], limits: Limits,
-                 protected: Iterable[str] = (), python: str = sys.executable) -> None:
+                 protected: Iterable[str] = (), shrink: bool = False,
+                 python: str = sys.executable) -> None:
         """`tests`: node ids in running order; `tasks_of`: node id -> its task ids;
-        `protected`: reference paths in the workspace that must not change."""
+        `protected`: reference paths in the workspace that must not change; `shrink`:
+        let Hypothesis minimise failing examples (slow; see reporter.py)."""
         self.workspace, self.plugin_dir, self.python = workspace, plugin_dir, python
+        self.shrink = shrink
         self.tests, self.tasks_of = tests, tasks_of
         self.packages = list(packages)
         self.limits = limits
@@ -192,7 +195,7 @@ class TestRun:
         tests_file.write_text(json.dumps(pending), encoding="utf-8")
         files = sorted({nodeid.split("::")[0] for nodeid in pending})
         child = Child(self.workspace, self.plugin_dir, "run", files, self.packages, tests_file,
-                      self.python)
+                      self.python, self.shrink)
         try:
             return self._follow(child, pending)
         finally:

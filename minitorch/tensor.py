@@ -184,6 +184,8 @@ class Tensor:
     def accumulate_derivative(self, d: Tensor) -> None:
         """Leaves sum the gradient from every path: `grad += d`."""
         d = d if d.shape == self.shape else d.sum_to(self.shape)
+        if d.dtype != self.dtype:  # the gradient has the leaf's dtype (float32 stays float32)
+            d = self._new(TensorData(d.numpy().astype(self.dtype).reshape(-1), d.shape))
         # A copy the first time: backward may hand the same tensor to several leaves (Add).
         self.grad = d.f.id_map(d) if self.grad is None else self.grad + d
 
@@ -317,16 +319,19 @@ class Tensor:
     # -- reductions -----------------------------------------------------------------
 
     def _check_dim(self, dim: int, op: str) -> int:
-        if not -self.dims <= dim < max(self.dims, 1):
+        """`dim` as a non-negative index (negative counts from the end); a 0-d tensor takes 0 or -1."""
+        dims = max(self.dims, 1)
+        if not -dims <= dim < dims:
             raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape {self.shape}")
-        return dim % self.dims
+        return dim % dims
 
     def _flat(self) -> Tensor:
         return self.contiguous().view((self.size,))
 
     def sum(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Sum over `dim` (all elements when None, giving a 0-d tensor)."""
-        if dim is None:
+        if dim is None or self.dims == 0:
+            self._check_dim(0 if dim is None else dim, "sum")
             return Sum.apply(self._flat(), dim=0).view(())
         dim = self._check_dim(dim, "sum")
         out = Sum.apply(self, dim=dim)
@@ -334,12 +339,13 @@ class Tensor:
 
     def mean(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Average over `dim` (all elements when None)."""
-        count = self.size if dim is None else self.shape[self._check_dim(dim, "mean")]
+        count = self.size if dim is None or self.dims == 0 else self.shape[self._check_dim(dim, "mean")]
         return self.sum(dim, keepdim) / float(count)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Largest value along `dim` (all elements when None); gradient flows to the maxima."""
-        if dim is None:
+        if dim is None or self.dims == 0:
+            self._check_dim(0 if dim is None else dim, "max")
             return Max.apply(self._flat(), dim=0).view(())
         dim = self._check_dim(dim, "max")
         out = Max.apply(self, dim=dim)
@@ -369,7 +375,10 @@ class Tensor:
         """Reorder dims (a view): `x.permute(1, 0)` transposes a matrix."""
         if len(order) == 1 and isinstance(order[0], (tuple, list)):
             order = tuple(order[0])
-        return Permute.apply(self, order=tuple(int(o) % max(self.dims, 1) for o in order))
+        for o in order:
+            if not -self.dims <= int(o) < self.dims:
+                raise ShapeError(f"permute: dim {o} is out of range for a tensor of shape {self.shape}")
+        return Permute.apply(self, order=tuple(int(o) % self.dims for o in order))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -470,12 +479,17 @@ def tensor(
     """A tensor from nested lists, a number, or a numpy array (copied)."""
     if isinstance(data, Tensor):
         data = data.numpy()
-    array = np.array(data, dtype=resolve_dtype(dtype) if dtype is not None else None)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+    try:
+        array = np.array(data)
+    except ValueError as err:  # ragged nesting
+        raise ValueError(f"tensor(): expected numbers in a rectangular nested list or array ({err})") from err
+    if array.dtype.kind not in "biuf":  # bool, signed, unsigned, float; not complex, str, object
         raise TypeError(
-            f"tensor(): expected numbers in a rectangular nested list or array, got dtype {array.dtype}"
+            f"tensor(): expected numbers (real) in a rectangular nested list or array, got dtype {array.dtype}"
         )
-    if dtype is None:
+    if dtype is not None:
+        array = array.astype(resolve_dtype(dtype))
+    else:
         array = array.astype(np.float32 if array.dtype == np.float32 else np.float64)
     out = Tensor(TensorData(np.ascontiguousarray(array).reshape(-1), array.shape), backend=backend)
     return out.requires_grad_(True) if requires_grad else out

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import minitorch
 from minitorch import Tensor
 
-BACKENDS: list[str] = ["simple"]
+BACKENDS: list[str] = ["simple", "fast"]
 
 
 @dataclass(frozen=True)

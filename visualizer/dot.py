@@ -1,0 +1,272 @@
+"""Draw a computation graph with Graphviz: `render(loss)` → a `graphviz.Digraph`.
+
+    graph = render(loss)                 # a live Scalar/Tensor, a Recording or a GraphModel
+    save(graph, "loss.svg")              # needs Graphviz's `dot` program
+    graph                                # in Jupyter: shows inline
+
+What is drawn (left to right, inputs first):
+- a box per value: its label, then the value and gradient (scalars) or shape, dtype,
+  min/mean/max and the gradient's norm (tensors); leaves shaded, constants dashed;
+- an ellipse per op, with edges labelled arg0, arg1, ... when the op has several inputs;
+- NaN/Inf values or gradients in red, and the op that first made one from finite
+  inputs with a thick red border and the mark "first NaN/Inf";
+- the modules each op ran in as nested clusters ("0:Linear"), cut at `max_depth`;
+- with `show_saved`, what each op saved for backward (live graphs only).
+
+Node ids come from the graph's node ids (value `n7`, its op `n7_op`), so the DOT text is
+the same on every run and tests can read it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from minitorch.events import Recording, is_nonfinite
+
+from .model import SCOPE_NODES, GraphModel, NodeView, number_text, summary_text
+
+INSTALL_HINT = (
+    "Graphviz's `dot` program is not installed, so the graph cannot be drawn as an image. "
+    "Install it with `sudo apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz` "
+    "(macOS), or see https://graphviz.org/download/."
+)
+FIRST_NONFINITE_MARK = "first NaN/Inf"
+LEAF_FILL = "#dbeafe"  # light blue: the values that collect gradients
+NONFINITE_COLOR = "red"
+
+
+class GraphvizNotInstalled(RuntimeError):
+    """Rendering needs Graphviz's `dot` program and it is missing; the DOT source is kept."""
+
+    def __init__(self, message: str, source: str, dot_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.dot_path = dot_path
+
+
+class Graph(graphviz.Digraph):
+    """A `graphviz.Digraph` that still shows something in Jupyter when `dot` is missing:
+    the install hint and the DOT source, instead of a traceback from inside graphviz.
+    """
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"{INSTALL_HINT}\n\n{self.source}"}
+
+
+# ## Rendering
+
+
+def render(
+    x_or_recording_or_model: Any,
+    show_saved: bool = False,
+    max_depth: int | None = None,
+    title: str | None = None,
+) -> Graph:
+    """The graph of a live value (Scalar or Tensor), a `Recording` or a `GraphModel`.
+
+    `max_depth` limits how many levels of module clusters are drawn: nodes of deeper modules
+    are drawn inside their ancestor at that depth (0 draws no clusters). `show_saved` adds
+    what each op saved for backward (live graphs; freed once backward ran without
+    `retain_graph`). A live value is looked at without side effects (see
+    `GraphModel.from_value`).
+    """
+    if max_depth is not None and max_depth < 0:
+        raise ValueError(f"render: max_depth must be >= 0 or None, got {max_depth}")
+    model = as_model(x_or_recording_or_model)
+    graph = Graph(
+        name="minitorch",
+        graph_attr={"rankdir": "LR"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9"},
+    )
+    if title:
+        graph.attr(label=_text(title), labelloc="t", fontname="Helvetica")
+    first_bad = model.first_nonfinite_node()
+
+    def draw_node(target: graphviz.Digraph, node: NodeView) -> None:
+        _draw_value(target, node)
+        if node.op is not None:
+            _draw_op(target, node, marked=node.id == first_bad)
+            if show_saved and node.id in model.saved_values:
+                _draw_saved(target, node, model.saved_values[node.id])
+
+    _draw_scopes(graph, model, draw_node, max_depth)
+    for node in model.nodes.values():
+        _draw_edges(graph, model, node, show_saved)
+    return graph
+
+
+def as_model(graph_source: Any) -> GraphModel:
+    """What `render` accepts (a live value, a `Recording` or a `GraphModel`) as a `GraphModel`."""
+    if isinstance(graph_source, GraphModel):
+        return graph_source
+    if isinstance(graph_source, Recording):
+        return GraphModel.from_recording(graph_source)
+    if hasattr(graph_source, "history") and hasattr(graph_source, "unique_id"):
+        return GraphModel.from_value(graph_source)
+    raise TypeError(
+        "render: expected a Scalar, a Tensor, a minitorch.Recording or a GraphModel, "
+        f"got {type(graph_source).__name__}"
+    )
+
+
+def _draw_scopes(
+    graph: graphviz.Digraph, model: GraphModel, draw_node: Any, max_depth: int | None
+) -> None:
+    """Module scopes as nested clusters; a node deeper than `max_depth` goes to its ancestor's."""
+    tree: dict[str, Any] = {SCOPE_NODES: []}
+    for node in model.nodes.values():
+        branch = tree
+        scope = node.scope if max_depth is None else node.scope[:max_depth]
+        for label in scope:
+            branch = branch.setdefault(label, {SCOPE_NODES: []})
+        branch[SCOPE_NODES].append(node)
+    counter = itertools.count()  # one number per cluster, in drawing order
+
+    # Scopes nest only as deep as modules do (a handful), so recursion is fine here.
+    def draw(target: graphviz.Digraph, branch: dict[str, Any]) -> None:
+        for label, child in branch.items():
+            if label == SCOPE_NODES:
+                continue
+            with target.subgraph(name=f"cluster_{next(counter)}") as cluster:
+                cluster.attr(
+                    label=_text(label), style="rounded", color="gray50", fontname="Helvetica"
+                )
+                draw(cluster, child)
+        for node in branch[SCOPE_NODES]:
+            draw_node(target, node)
+
+    draw(graph, tree)
+
+
+def _draw_value(target: graphviz.Digraph, node: NodeView) -> None:
+    lines = [] if node.label == node.op else [_text(node.label)]
+    if isinstance(node.value, dict) or isinstance(node.grad, dict):
+        if node.value is not None:
+            lines.append(summary_text(node.value).replace(" min", "\\nmin", 1))
+        if node.grad is not None:
+            lines.append(_grad_norm_text(node.grad))
+    else:
+        if node.value is not None:
+            lines.append(f"value {number_text(node.value)}")
+        if node.grad is not None:
+            lines.append(f"grad {number_text(node.grad)}")
+    attrs = {"shape": "box"}
+    if node.kind == "leaf":
+        attrs.update(style="filled", fillcolor=LEAF_FILL)
+    elif node.kind == "const":
+        attrs.update(style="dashed", color="gray40")
+    if node.nonfinite:
+        attrs.update(color=NONFINITE_COLOR, fontcolor=NONFINITE_COLOR)
+    target.node(f"n{node.id}", graphviz.nohtml("\\n".join(lines) or _text(node.label)), **attrs)
+
+
+def _grad_norm_text(grad: Any) -> str:
+    if not isinstance(grad, dict):
+        return f"grad {number_text(grad)}"
+    text = f"grad norm {number_text(grad['norm'])}"
+    return text + (f" ({grad['nonfinite']} NaN/Inf)" if grad.get("nonfinite") else "")
+
+
+def _draw_op(target: graphviz.Digraph, node: NodeView, marked: bool) -> None:
+    attrs = {"shape": "ellipse"}
+    if marked:
+        attrs.update(
+            penwidth="3",
+            color=NONFINITE_COLOR,
+            fontcolor=NONFINITE_COLOR,
+            xlabel=FIRST_NONFINITE_MARK,
+        )
+    target.node(f"n{node.id}_op", graphviz.nohtml(_text(node.op or "")), **attrs)
+
+
+def _draw_saved(target: graphviz.Digraph, node: NodeView, saved: list[Any] | str) -> None:
+    if saved == "freed":
+        lines = ["saved: freed by backward()"]
+    elif not saved:
+        return
+    else:
+        lines = ["saved for backward:"] + [
+            _text(v) if isinstance(v, str) and v.startswith("shape") else _text(summary_text(v))
+            for v in saved
+        ]
+    target.node(
+        f"n{node.id}_saved",
+        graphviz.nohtml("\\l".join(lines) + "\\l"),
+        shape="note",
+        style="dashed",
+        color="gray50",
+        fontsize="9",
+    )
+
+
+def _draw_edges(
+    graph: graphviz.Digraph, model: GraphModel, node: NodeView, show_saved: bool
+) -> None:
+    if node.op is None:
+        return
+    op_id = f"n{node.id}_op"
+    several = len(node.parents) >= 2
+    for position, parent in enumerate(node.parents):
+        if parent in model.nodes:
+            color = {"color": NONFINITE_COLOR} if is_nonfinite(model.nodes[parent].value) else {}
+            graph.edge(f"n{parent}", op_id, label=f"arg{position}" if several else None, **color)
+    graph.edge(op_id, f"n{node.id}")
+    saved = model.saved_values.get(node.id)
+    if show_saved and saved:
+        graph.edge(f"n{node.id}_saved", op_id, style="dashed", arrowhead="none", color="gray50")
+
+
+def _text(text: str) -> str:
+    """User text inside a DOT label: backslashes are escapes there, so double them."""
+    return str(text).replace("\\", "\\\\")
+
+
+# ## Output: files, SVG text, Jupyter
+
+
+def save(graph: Any, path: str | Path, format: str | None = None) -> Path:
+    """Draw `graph` (or anything `render` accepts) to an image file and return its path.
+
+    The format comes from `format` or the file's suffix (default "svg"). Without Graphviz's
+    `dot` program, the DOT source is written next to it (same name, ".dot") and
+    `GraphvizNotInstalled` says how to install Graphviz.
+    """
+    graph = graph if isinstance(graph, graphviz.Digraph) else render(graph)
+    path = Path(path)
+    format = format or (path.suffix.lstrip(".") or "svg")
+    if not path.suffix:
+        path = path.with_suffix(f".{format}")
+    try:
+        image = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound:
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(graph.source)
+        raise GraphvizNotInstalled(
+            f"{INSTALL_HINT}\nThe graph's DOT source is in {dot_path}; once Graphviz is "
+            f"installed, `dot -T{format} {dot_path} -o {path}` draws it.",
+            graph.source,
+            dot_path,
+        ) from None
+    except (graphviz.CalledProcessError, ValueError) as err:
+        raise RuntimeError(f"save: Graphviz could not draw {path} as {format!r}: {err}") from None
+    path.write_bytes(image)
+    return path
+
+
+def to_svg(graph: Any) -> str:
+    """The drawing as SVG text (for Jupyter or a web page); needs Graphviz's `dot`."""
+    graph = graph if isinstance(graph, graphviz.Digraph) else render(graph)
+    try:
+        return graph.pipe(format="svg", encoding="utf-8")
+    except graphviz.ExecutableNotFound:
+        raise GraphvizNotInstalled(INSTALL_HINT, graph.source) from None

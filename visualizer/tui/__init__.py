@@ -1,0 +1,28 @@
+"""Textual app that steps through a recorded forward and backward pass (DESIGN.md, "Seeing inside").
+
+    from visualizer.tui import run_app
+    run_app(GraphModel.from_recording(rec))     # keys: n/p step, f/b phases, x first NaN, q quit
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .app import VisualizerApp
+from .cursor import StepCursor
+
+if TYPE_CHECKING:
+    from visualizer.model import GraphModel
+
+
+def make_app(model: GraphModel) -> VisualizerApp:
+    """The app on `model`, not yet running (tests drive it with `run_test()`)."""
+    return VisualizerApp(model)
+
+
+def run_app(model: GraphModel) -> None:
+    """Open the app on `model` in the terminal; returns when the user quits."""
+    make_app(model).run()
+
+
+__all__ = ["StepCursor", "VisualizerApp", "make_app", "run_app"]

@@ -1,0 +1,192 @@
+"""The step-through debugger: graph tree, node detail, chain rule, kernel timings, event log.
+
+Stepping changes only the StepCursor and the panels that show it: the tree is never rebuilt
+(it only moves its cursor to the current node), the run's kernel table is filled once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, RichLog, Static, Tree
+
+from . import texts
+from .cursor import StepCursor
+from .graph_tree import GraphTree
+
+if TYPE_CHECKING:
+    from visualizer.model import GraphModel, StepView
+
+LOG_TAIL = 200  # steps the event log keeps on screen
+EXPAND_ALL_LIMIT = 2000  # above this many nodes, "expand all" opens modules but not node lists
+
+
+class VisualizerApp(App[None]):
+    """Step through a recorded forward and backward pass."""
+
+    TITLE = "minitorch visualizer"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next_step", "Next"),
+        Binding("right", "next_step", "Next", show=False),
+        Binding("p", "prev_step", "Prev"),
+        Binding("left", "prev_step", "Prev", show=False),
+        Binding("f", "forward_start", "Forward"),
+        Binding("b", "backward_start", "Backward"),
+        Binding("x", "first_nonfinite", "NaN/Inf"),
+        Binding("e", "expand_all", "Expand all"),
+        Binding("c", "collapse_all", "Collapse all"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, model: GraphModel) -> None:
+        super().__init__()
+        self.model = model
+        self.cursor = StepCursor(len(model.steps))
+        self.profile = texts.profile_of(model)
+        self._kernel_op: Any = object()  # the op whose kernels the table shows now
+        self._logged_up_to: int | None = None  # last step written to the event log
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield GraphTree(self.model, id="graph")
+            with Vertical(id="right"):
+                with Horizontal(id="top"):
+                    yield Static(id="detail", markup=False)
+                    yield Static(id="chain", markup=False)
+                yield DataTable(id="op-kernels", cursor_type="none", zebra_stripes=True)
+                yield DataTable(id="run-kernels", cursor_type="none", zebra_stripes=True)
+                yield RichLog(id="log", max_lines=LOG_TAIL, wrap=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {"#graph": "graph", "#detail": "node", "#chain": "chain rule",
+                  "#op-kernels": "kernels of this op", "#run-kernels": "kernels, whole run",
+                  "#log": "steps"}
+        for selector, title in titles.items():
+            self.query_one(selector).border_title = title
+        for selector in ("#op-kernels", "#run-kernels", "#log"):
+            self.query_one(selector).can_focus = False  # arrows stay with the tree and the steps
+        run_table = self.query_one("#run-kernels", DataTable)
+        run_table.add_columns(*texts.RUN_KERNEL_COLUMNS)
+        run_table.add_rows(texts.run_kernel_rows(self.profile))
+        self.query_one("#op-kernels", DataTable).add_columns(*texts.OP_KERNEL_COLUMNS)
+        self.query_one("#graph", GraphTree).focus()
+        self.show_step()
+
+    # ## Actions: each moves the cursor, then shows the step if it changed
+
+    def action_next_step(self) -> None:
+        if self.cursor.next():
+            self.show_step()
+
+    def action_prev_step(self) -> None:
+        if self.cursor.prev():
+            self.show_step()
+
+    def action_forward_start(self) -> None:
+        self.jump(self.model.phase_start("forward"), "no forward steps in this run")
+
+    def action_backward_start(self) -> None:
+        self.jump(self.model.phase_start("backward"), "no backward steps in this run")
+
+    def action_first_nonfinite(self) -> None:
+        self.jump(self.model.first_nonfinite_step(), "no NaN or Inf in this run")
+
+    def action_expand_all(self) -> None:
+        if not self.query_one("#graph", GraphTree).expand_everything(EXPAND_ALL_LIMIT):
+            self.notify(f"more than {EXPAND_ALL_LIMIT} nodes: modules expanded, node lists left folded")
+
+    def action_collapse_all(self) -> None:
+        self.query_one("#graph", GraphTree).collapse_everything()
+
+    def jump(self, index: int | None, missing: str) -> None:
+        if index is None:
+            self.notify(missing)
+        elif self.cursor.jump(index):
+            self.show_step()
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[Any]) -> None:
+        """Enter (or a click) on a node goes to the first step that computes it."""
+        node_id = event.node.data
+        if isinstance(node_id, int):
+            first = next((s.index for s in self.model.steps if s.node == node_id), None)
+            if first is not None and self.cursor.jump(first):
+                self.show_step()
+
+    # ## Showing the current step
+
+    @property
+    def step(self) -> StepView | None:
+        return None if self.cursor.index is None else self.model.steps[self.cursor.index]
+
+    def show_step(self) -> None:
+        """Update the panels for the cursor's step (and only them)."""
+        step = self.step
+        detail = self.query_one("#detail", Static)
+        chain = self.query_one("#chain", Static)
+        if step is None:
+            self.sub_title = "no steps recorded"
+            detail.update(Text("no steps recorded"))
+            chain.update(Text(""))
+            return
+        self.sub_title = texts.step_title(self.model, step)
+        detail.update(styled(texts.node_detail_lines(self.model, step.node)))
+        chain.update(styled(texts.chain_lines(self.model, step)))
+        chain.border_title = "chain rule" if step.phase == "backward" else "forward: the op"
+        self.show_op_kernels(texts.kernel_op(step))
+        self.show_log(step.index)
+        self.follow_in_tree(step.node)
+
+    def show_op_kernels(self, op: str | None) -> None:
+        if op == self._kernel_op:
+            return  # same op as the last step: same rows
+        self._kernel_op = op
+        table = self.query_one("#op-kernels", DataTable)
+        rows = texts.op_kernel_rows(self.profile, op)
+        table.border_title = f"kernels of {op or 'this step'}" + ("" if rows else ": none recorded")
+        table.clear()
+        table.add_rows(rows)
+
+    def show_log(self, index: int) -> None:
+        """Steps up to `index`: one more line when stepping on, the tail rewritten otherwise."""
+        log = self.query_one("#log", RichLog)
+        if self._logged_up_to is not None and index == self._logged_up_to + 1:
+            first = index
+        else:
+            log.clear()
+            first = max(0, index - LOG_TAIL + 1)
+        for step in self.model.steps[first : index + 1]:
+            log.write(styled([texts.step_line(self.model, step)]))
+        self._logged_up_to = index
+
+    def follow_in_tree(self, node_id: int) -> None:
+        tree = self.query_one("#graph", GraphTree)
+        leaf = tree.reveal(node_id)
+        if leaf is not None:
+            # the leaf's line number exists once the tree has laid out its lines again
+            self.call_after_refresh(self._move_tree_cursor, node_id)
+
+    def _move_tree_cursor(self, node_id: int) -> None:
+        step = self.step
+        tree = self.query_one("#graph", GraphTree)
+        if step is not None and step.node == node_id and node_id in tree.leaves:
+            tree.move_cursor(tree.leaves[node_id])
+
+
+NONFINITE = re.compile(r"⚠|NaN/Inf|(?<![\w.])-?(nan|inf)\b")
+
+
+def styled(lines: list[str]) -> Text:
+    """Lines as one Text: the first bold, lines with NaN or Inf red (plain text, never markup)."""
+    text = Text()
+    for number, line in enumerate(lines):
+        style = "bold red" if NONFINITE.search(line) else ("bold" if number == 0 else "")
+        text.append(line + ("\n" if number < len(lines) - 1 else ""), style=style)
+    return text
