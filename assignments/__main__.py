@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds one test may run (default: 60)")
     grader.add_argument("--timeout-task", type=float, default=600.0, metavar="S",
                         help="seconds all tests of one task may run together (default: 600)")
+    grader.add_argument("--fail-fast", action="store_true",
+                        help="stop each task at its first failing test (a quick check)")
     grader.add_argument("--shrink", action="store_true",
                         help="let Hypothesis minimise failing examples (slower)")
     grader.add_argument("--reference", type=Path, default=REPO_ROOT,
@@ -86,7 +88,7 @@ def _student(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     report = grade(args.student_dir, reference_dir=args.reference, tasks=args.tasks,
                    timeout_test=args.timeout_test, timeout_task=args.timeout_task,
-                   json_path=args.json_path, shrink=args.shrink)
+                   json_path=args.json_path, shrink=args.shrink, fail_fast=args.fail_fast)
     print_report(report)
     print(f"Wrote {args.json_path}")
     return 0 if report.ok else 1

@@ -49,13 +49,13 @@ class Child:
     """A running pytest child. `mode` is "collect" or "run" (see reporter.py)."""
 
     def __init__(self, workspace: Path, plugin_dir: Path, mode: str, args: list[str],
-                 packages: Iterable[str], tests_file: Path | None = None,
+                 packages: Iterable[str], plan_file: Path | None = None,
                  python: str = sys.executable, shrink: bool = True) -> None:
         self.workspace = workspace
         self.token = secrets.token_hex(16)
         self._fd, write_fd = os.pipe()
         env = _child_environment(workspace, plugin_dir, fd=str(write_fd), token=self.token,
-                                 mode=mode, tests=str(tests_file or ""),
+                                 mode=mode, plan=str(plan_file or ""),
                                  packages=",".join(packages), shrink=str(int(shrink)))
         command = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider",
                    f"--rootdir={workspace}", "--continue-on-collection-errors",

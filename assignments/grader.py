@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .child import GraderError, install_plugin
 from .report import GradeReport, TaskResult, write_results_json
-from .runner import Collection, Limits, TestRun, collect
+from .runner import Collection, Settings, TestRun, collect
 from .tasklist import REPO_ROOT, Task, TaskList, TaskListError, load_task_list
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
@@ -33,19 +33,20 @@ _MISSING_PACKAGE = '''raise ImportError("{name}/ is missing from the submission"
 
 def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[str] | None = None,
           timeout_test: float = 60.0, timeout_task: float = 600.0, timeout_collect: float = 120.0,
-          json_path: Path | None = None, shrink: bool = False,
+          json_path: Path | None = None, shrink: bool = False, fail_fast: bool = False,
           python: str = sys.executable) -> GradeReport:
     """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
 
     `tasks` limits grading to these task ids; the timeouts are in seconds; `shrink` lets
-    Hypothesis minimise failing examples (slow). Never raises for a grader error: the
-    report's `errors` says what went wrong, and results.json is written anyway.
+    Hypothesis minimise failing examples (slow); `fail_fast` stops each task at its first
+    failing test (quick checks only: the unrun tests count as failed). Never raises for a
+    grader error: the report's `errors` says what went wrong, and results.json is written.
     """
     report = GradeReport(Path(student_dir).resolve(), Path(reference_dir).resolve())
-    limits = Limits(test=timeout_test, task=timeout_task, collect=timeout_collect)
+    settings = Settings(timeout_test, timeout_task, timeout_collect, shrink, fail_fast, python)
     start = time.monotonic()
     try:
-        _grade(report, None if tasks is None else list(tasks), limits, shrink, python)
+        _grade(report, None if tasks is None else list(tasks), settings)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
     except Exception:  # noqa: BLE001 - a grader bug: keep its traceback for whoever fixes it
@@ -56,8 +57,7 @@ def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[st
     return report
 
 
-def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, shrink: bool,
-           python: str) -> None:
+def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings) -> None:
     task_list = load_task_list(report.reference_dir)
     selected = task_list.tasks if task_ids is None else tuple(task_list.get(i) for i in task_ids)
     report.tasks = [TaskResult(task) for task in selected]
@@ -70,7 +70,7 @@ def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, shri
 
         reference_dir, student_dir = report.reference_dir, report.student_dir
         reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference")
-        collection = collect(reference, plugin_dir, packages, limits.collect, python)
+        collection = collect(reference, plugin_dir, packages, settings)
         report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
         tests = tests_by_task(collection, selected)
         for result in report.tasks:
@@ -79,11 +79,12 @@ def _grade(report: GradeReport, task_ids: list[str] | None, limits: Limits, shri
                 report.errors.append(f"task {result.task.id}: {result.error}")
 
         workspace = build_workspace(student_dir, reference_dir, task_list, root / "student")
-        order = list(dict.fromkeys(n for task in selected for n in tests[task.id]))
-        tasks_of = {n: [t.id for t in selected if n in tests[t.id]] for n in order}
-        outcomes = TestRun(workspace, plugin_dir, order, tasks_of, packages, limits,
-                           protected=task_list.reference_paths, shrink=shrink,
-                           python=python).run()
+        tasks_of: dict[str, list[str]] = {}  # node id -> its tasks; ordered by task
+        for task in selected:
+            for nodeid in tests[task.id]:
+                tasks_of.setdefault(nodeid, []).append(task.id)
+        outcomes = TestRun(workspace, plugin_dir, list(tasks_of), tasks_of, packages, settings,
+                           protected=task_list.reference_paths).run()
         for result in report.tasks:
             if result.error is None:
                 result.outcomes = [outcomes[n] for n in tests[result.task.id]]

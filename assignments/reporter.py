@@ -10,13 +10,14 @@ Settings come from environment variables, read and removed when pytest loads the
 * MINITORCH_GRADER_FD: the pipe's write end (a file descriptor number).
 * MINITORCH_GRADER_TOKEN: a random string every record carries, so stray writes don't count.
 * MINITORCH_GRADER_MODE: "collect" (report every test and its markers) or "run".
-* MINITORCH_GRADER_TESTS: run mode: a JSON file listing the node ids to run, in order.
+* MINITORCH_GRADER_PLAN: run mode: a JSON file {"tests": node ids in running order,
+  "tasks": node id -> task ids, "fail_fast": bool}. With fail_fast, a test whose tasks all
+  have a failing test already is skipped (it fails without running).
 * MINITORCH_GRADER_PACKAGES: comma-separated packages whose origin to report.
-* MINITORCH_GRADER_SHRINK: "0" turns off Hypothesis's shrink and explain phases (see below).
-
-Without shrinking, a failing Hypothesis test fails as soon as it finds a failing example,
-instead of spending up to tens of seconds minimising it. Pass or fail stays the same; only
-the example in the message is less tidy (running the test locally shows the minimal one).
+* MINITORCH_GRADER_SHRINK: "0" turns off Hypothesis's shrink and explain phases. A failing
+  Hypothesis test then fails as soon as it finds a failing example, instead of spending up
+  to tens of seconds minimising it. Pass or fail stays the same; only the example in the
+  message is less tidy (running the test locally shows the minimal one).
 
 Records: origins (at start and after collection), collect_error, item (collect mode),
 collection_done, start, finish.
@@ -35,10 +36,14 @@ import pytest
 _FD = int(os.environ.pop("MINITORCH_GRADER_FD"))
 _TOKEN = os.environ.pop("MINITORCH_GRADER_TOKEN")
 _MODE = os.environ.pop("MINITORCH_GRADER_MODE")
-_TESTS_FILE = os.environ.pop("MINITORCH_GRADER_TESTS", "")
+_PLAN_FILE = os.environ.pop("MINITORCH_GRADER_PLAN", "")
 _PACKAGES = [p for p in os.environ.pop("MINITORCH_GRADER_PACKAGES", "").split(",") if p]
 _SHRINK = os.environ.pop("MINITORCH_GRADER_SHRINK", "1") != "0"
 _MAX_MESSAGE = 4000  # characters of a failure message worth sending
+
+_plan: dict = {"tests": [], "tasks": {}, "fail_fast": False}
+_failed_tasks: set[str] = set()  # tasks with a failing test (for fail_fast)
+_current: dict[str, object] = {}  # the running test: its phases are reported together
 
 
 def _send(event: str, **fields: object) -> None:
@@ -109,9 +114,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _send_origins()
         _send("collection_done", selected=[])
         return
-    # Run mode: keep the requested tests, in the requested order (the grader groups them by task).
-    with open(_TESTS_FILE, encoding="utf-8") as file:
-        order = {nodeid: n for n, nodeid in enumerate(json.load(file))}
+    # Run mode: keep the planned tests, in the planned order (the grader groups them by task).
+    with open(_PLAN_FILE, encoding="utf-8") as file:
+        _plan.update(json.load(file))
+    order = {nodeid: n for n, nodeid in enumerate(_plan["tests"])}
     keep = sorted((item for item in items if item.nodeid in order), key=lambda i: order[i.nodeid])
     dropped = [item for item in items if item.nodeid not in order]
     if dropped:
@@ -121,14 +127,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _send("collection_done", selected=[item.nodeid for item in keep])
 
 
-# One test's phases (setup, call, teardown) reported together when it finishes.
-_current: dict[str, object] = {}
-
-
 def pytest_runtest_logstart(nodeid: str) -> None:
     _current.clear()
     _current.update(nodeid=nodeid, start=time.monotonic(), call_passed=False, problem=None)
     _send("start", nodeid=nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """fail_fast: skip a test whose tasks have all failed already (before its fixtures)."""
+    tasks = _plan["tasks"].get(item.nodeid, [])
+    if _plan["fail_fast"] and tasks and _failed_tasks.issuperset(tasks):
+        _current["problem"] = f"not run: task {', '.join(tasks)} already failed (fail-fast)"
+        pytest.skip("fail-fast")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -147,6 +158,8 @@ def pytest_runtest_logfinish(nodeid: str) -> None:
     if nodeid != _current.get("nodeid"):
         return
     passed = bool(_current["call_passed"]) and _current["problem"] is None
+    if not passed:
+        _failed_tasks.update(_plan["tasks"].get(nodeid, []))
     _send("finish", nodeid=nodeid, outcome="passed" if passed else "failed",
           message="" if passed else str(_current["problem"] or "did not run"),
           duration=time.monotonic() - float(_current["start"]))  # type: ignore[arg-type]

@@ -48,24 +48,30 @@ class Collection:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Limits:
-    """Time limits in seconds: one test, all tests of one task together, and collection."""
+@dataclass(frozen=True)
+class Settings:
+    """How tests run: time limits in seconds (one test; all tests of one task together;
+    collection), Hypothesis shrinking, fail-fast per task, and the Python to run them with."""
 
-    test: float = 60.0
-    task: float = 600.0
-    collect: float = 120.0
+    timeout_test: float = 60.0
+    timeout_task: float = 600.0
+    timeout_collect: float = 120.0
+    shrink: bool = False
+    fail_fast: bool = False
+    python: str = sys.executable
 
 
 def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def collect(workspace: Path, plugin_dir: Path, packages: Iterable[str], timeout: float,
-            python: str = sys.executable) -> Collection:
+def collect(workspace: Path, plugin_dir: Path, packages: Iterable[str],
+            settings: Settings) -> Collection:
     """Collect the tests of `workspace` (the reference's), with their markers, in one child."""
-    child = Child(workspace, plugin_dir, "collect", ["--collect-only"], packages, python=python)
+    child = Child(workspace, plugin_dir, "collect", ["--collect-only"], packages,
+                  python=settings.python)
     collection = Collection()
+    timeout = settings.timeout_collect
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -117,17 +123,14 @@ class TestRun:
     __test__ = False  # not a pytest test class
 
     def __init__(self, workspace: Path, plugin_dir: Path, tests: list[str],
-                 tasks_of: Mapping[str, list[str]], packages: Iterable[str], limits: Limits,
-                 protected: Iterable[str] = (), shrink: bool = False,
-                 python: str = sys.executable) -> None:
+                 tasks_of: Mapping[str, list[str]], packages: Iterable[str],
+                 settings: Settings, protected: Iterable[str] = ()) -> None:
         """`tests`: node ids in running order; `tasks_of`: node id -> its task ids;
-        `protected`: reference paths in the workspace that must not change; `shrink`:
-        let Hypothesis minimise failing examples (slow; see reporter.py)."""
-        self.workspace, self.plugin_dir, self.python = workspace, plugin_dir, python
-        self.shrink = shrink
+        `protected`: reference paths in the workspace that must not change."""
+        self.workspace, self.plugin_dir = workspace, plugin_dir
         self.tests, self.tasks_of = tests, tasks_of
         self.packages = list(packages)
-        self.limits = limits
+        self.settings = settings
         self.protected = list(protected)
         self.outcomes: dict[str, Outcome] = {}
         self.task_time: dict[str, float] = {}  # task id -> seconds its tests have run
@@ -153,19 +156,28 @@ class TestRun:
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def _pending(self) -> list[str]:
-        """Tests without an outcome; those of tasks out of time fail here, without running."""
+        """Tests without an outcome. Those of tasks out of time, or (fail_fast) of tasks that
+        failed already, fail here without running."""
+        failed = {task for outcome in self.outcomes.values() if not outcome.passed
+                  for task in self.tasks_of[outcome.nodeid]}
         for nodeid in self.tests:
-            if nodeid not in self.outcomes and self._task_time_left(nodeid) <= 0:
+            if nodeid in self.outcomes:
+                continue
+            if self._task_time_left(nodeid) <= 0:
                 self._fail(nodeid, f"not run: {self._out_of_time(nodeid)}")
+            elif self.settings.fail_fast and failed.issuperset(self.tasks_of[nodeid]):
+                tasks = ", ".join(self.tasks_of[nodeid])
+                self._fail(nodeid, f"not run: task {tasks} already failed (fail-fast)")
         return [nodeid for nodeid in self.tests if nodeid not in self.outcomes]
 
     def _task_time_left(self, nodeid: str) -> float:
-        return min((self.limits.task - self.task_time.get(t, 0.0) for t in self.tasks_of[nodeid]),
-                   default=self.limits.task)
+        limit = self.settings.timeout_task
+        return min((limit - self.task_time.get(t, 0.0) for t in self.tasks_of[nodeid]),
+                   default=limit)
 
     def _out_of_time(self, nodeid: str) -> str:
         tasks = ", ".join(self.tasks_of[nodeid])
-        return f"task {tasks} ran out of its time limit of {_seconds(self.limits.task)}"
+        return f"task {tasks} ran out of its time limit of {_seconds(self.settings.timeout_task)}"
 
     def _fail(self, nodeid: str, message: str, duration: float = 0.0) -> None:
         self.outcomes[nodeid] = Outcome(nodeid, False, message, duration)
@@ -191,20 +203,22 @@ class TestRun:
 
     def _run_child(self, pending: list[str]) -> str | None:
         """Run `pending` in one child until it ends; return why it ended early, if it did."""
-        tests_file = self.workspace.parent / f"tests-{secrets.token_hex(4)}.json"
-        tests_file.write_text(json.dumps(pending), encoding="utf-8")
+        plan = {"tests": pending, "tasks": {n: self.tasks_of[n] for n in pending},
+                "fail_fast": self.settings.fail_fast}
+        plan_file = self.workspace.parent / f"plan-{secrets.token_hex(4)}.json"
+        plan_file.write_text(json.dumps(plan), encoding="utf-8")
         files = sorted({nodeid.split("::")[0] for nodeid in pending})
-        child = Child(self.workspace, self.plugin_dir, "run", files, self.packages, tests_file,
-                      self.python, self.shrink)
+        child = Child(self.workspace, self.plugin_dir, "run", files, self.packages, plan_file,
+                      self.settings.python, self.settings.shrink)
         try:
             return self._follow(child, pending)
         finally:
             child.close()
-            tests_file.unlink(missing_ok=True)
+            plan_file.unlink(missing_ok=True)
 
     def _follow(self, child: Child, pending: list[str]) -> str | None:
         """Read the child's records until it exits or misses a deadline."""
-        watch = _Watch(deadline=time.monotonic() + self.limits.collect)
+        watch = _Watch(deadline=time.monotonic() + self.settings.timeout_collect)
         while True:
             records = child.records(watch.deadline)
             now = time.monotonic()
@@ -226,15 +240,17 @@ class TestRun:
         elif event == "collection_done":
             watch.selected = [n for n in record.get("selected", []) if n in pending]
             self._fail_uncollected(pending, set(watch.selected), watch.collect_errors)
-            watch.deadline = now + self.limits.test
+            watch.deadline = now + self.settings.timeout_test
         elif event == "start" and watch.running is None and nodeid in pending \
                 and nodeid not in self.outcomes:
             watch.running, watch.started = nodeid, now
-            watch.deadline = now + max(0.0, min(self.limits.test, self._task_time_left(nodeid)))
+            allowed = min(self.settings.timeout_test, self._task_time_left(nodeid))
+            watch.deadline = now + max(0.0, allowed)
         elif event == "finish" and nodeid == watch.running:
             passed = record.get("outcome") == "passed"
             self._settle_running(watch, now, passed, "" if passed else str(record.get("message")))
-            watch.deadline = now + (_EXIT_GRACE_S if self._all_done(watch) else self.limits.test)
+            wait = _EXIT_GRACE_S if self._all_done(watch) else self.settings.timeout_test
+            watch.deadline = now + wait
 
     def _exited(self, child: Child, watch: _Watch, now: float) -> str | None:
         """The child exited: a test it was running crashed."""
@@ -251,12 +267,12 @@ class TestRun:
         """The child (now killed) was silent too long: the running test fails."""
         if watch.running is None:
             if watch.selected is None:
-                return f"collecting the tests took over {_seconds(self.limits.collect)}"
+                return f"collecting the tests took over {_seconds(self.settings.timeout_collect)}"
             return None if self._all_done(watch) else "the test process hung between tests"
         nodeid, duration = watch.running, now - watch.started
         out_of_task_time = self._task_time_left(nodeid) - duration <= 0
         message = (f"stopped: {self._out_of_time(nodeid)}" if out_of_task_time
-                   else f"timed out after {_seconds(self.limits.test)}")
+                   else f"timed out after {_seconds(self.settings.timeout_test)}")
         self._settle_running(watch, now, False, message)
         return "an earlier test timed out"
 

@@ -9,6 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 
@@ -52,3 +53,29 @@ def task_marker_names() -> list[str]:
 def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
     for name in task_marker_names():
         config.addinivalue_line("markers", f"{name}: tests of assignment task {name[4:].replace('_', '.')}")
+
+
+# The CUDA simulator runs every GPU thread as a Python thread: far slower than the CPU backends.
+# The op suite still runs on it, with fewer hypothesis examples per test (same tests, same asserts).
+CUDA_SIMULATOR_EXAMPLES = 3
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):  # noqa: ANN001, ANN201 - pytest hook
+    test = getattr(item, "obj", None)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    original = getattr(test, "_hypothesis_internal_use_settings", None)  # hypothesis reads it per call
+    shrink = (
+        original is not None
+        and "cuda" in params.values()
+        and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+    )
+    if shrink:
+        test._hypothesis_internal_use_settings = settings(
+            original, max_examples=min(original.max_examples, CUDA_SIMULATOR_EXAMPLES)
+        )
+    try:
+        yield
+    finally:
+        if shrink:
+            test._hypothesis_internal_use_settings = original

@@ -13,6 +13,7 @@ backend-dependent test is parametrized over this list, so adding a name is all i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,7 +24,8 @@ from hypothesis import strategies as st
 import minitorch
 from minitorch import Tensor
 
-BACKENDS: list[str] = ["simple", "fast"]
+# Every op test runs on each backend. MINITORCH_TEST_BACKENDS narrows it ("simple,cuda").
+BACKENDS: list[str] = os.environ.get("MINITORCH_TEST_BACKENDS", "simple,fast,cuda").split(",")
 
 
 @dataclass(frozen=True)
