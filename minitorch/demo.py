@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -19,6 +21,7 @@ from rich.table import Table
 from . import data, nn, optim
 from .autodiff import no_grad
 from .datasets import DATASETS
+from .events import Recording, record
 from .profiler import profile
 from .scalar_nn import EpochStats as ScalarEpochStats
 from .scalar_nn import ScalarTrainer
@@ -40,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, help="batch size (0: the whole dataset)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scalar", action="store_true", help="train the network of Scalars instead")
+    parser.add_argument("--out", default="demo-output", help="folder for the graph SVG and the recording")
+    parser.add_argument("--step-through", action="store_true",
+                        help="end by stepping through the last training step in the terminal UI")
     args = parser.parse_args(argv)
     defaults = DIGITS_DEFAULTS if args.dataset == "digits" and not args.scalar else DEFAULTS
     for key, value in {**DEFAULTS, **defaults}.items():
@@ -90,6 +96,45 @@ def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
         console.print(f"[bold green]test accuracy: {evaluate(model, test_set.X, test_set.y):.1%}[/]")
     show_predictions(model, test_set or train_set, args, console)
     console.print(prof.table(limit=10))
+    recording = record_last_step(model, loader, args, console)
+    if args.step_through:
+        open_step_through(recording, console)
+
+
+def record_last_step(model: MLP, loader: data.DataLoader, args: argparse.Namespace, console: Console) -> Recording:
+    """Record one more training step (forward + backward, no update); save it and its graph."""
+    X, y = next(iter(loader))
+    with record() as recording:
+        loss = nn.cross_entropy(model(X), y)
+        model.zero_grad()
+        loss.backward()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    recording.save(out / "last-step.json")
+    console.print(f"recorded the last training step: {out / 'last-step.json'} "
+                  f"(open it with: python -m visualizer open {out / 'last-step.json'})")
+    try:
+        import visualizer
+    except ImportError:
+        console.print("[yellow]graph not drawn: install the viz extra (pip install -e '.[viz]')[/]")
+        return recording
+    graph = visualizer.render(recording, max_depth=2, title=f"last training step ({args.dataset})")
+    try:
+        path = visualizer.save(graph, out / "graph.svg")
+        console.print(f"graph of the last step: {path}")
+    except visualizer.GraphvizNotInstalled as err:
+        console.print(f"[yellow]{err}[/]")
+    return recording
+
+
+def open_step_through(recording: Recording, console: Console) -> None:
+    """Open the Textual step-through on the recording when a terminal is attached."""
+    if not sys.stdout.isatty():
+        console.print("--step-through needs a terminal; open the recording later with python -m visualizer open")
+        return
+    import visualizer
+
+    visualizer.show(recording)
 
 
 def show_predictions(model: MLP, dataset: data.TensorDataset, args: argparse.Namespace, console: Console) -> None:

@@ -64,9 +64,18 @@ def test_demo_runs(capsys) -> None:  # noqa: ANN001
     assert "network of Scalars" in out and "final training accuracy" in out and "predictions" in out
 
 
-def test_tensor_demo_runs_and_prints_kernel_timings(capsys) -> None:  # noqa: ANN001
+def test_tensor_demo_runs_and_prints_kernel_timings(capsys, tmp_path) -> None:  # noqa: ANN001
+    import shutil
+
     from minitorch import demo
 
-    assert demo.main(["--dataset", "diag", "--points", "20", "--epochs", "3", "--backend", "simple"]) == 0
+    argv = ["--dataset", "diag", "--points", "20", "--epochs", "3", "--backend", "simple", "--out", str(tmp_path)]
+    assert demo.main(argv) == 0
     out = capsys.readouterr().out
     assert "final training accuracy" in out and "Kernel timings" in out and "matmul" in out
+    loaded = minitorch.Recording.load(tmp_path / "last-step.json")
+    assert loaded.backward_events and loaded.kernel_events
+    if shutil.which("dot"):
+        assert (tmp_path / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    else:
+        assert (tmp_path / "graph.dot").exists() and "Graphviz" in out
