@@ -8,6 +8,7 @@ carry this child's random token.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
@@ -34,6 +35,14 @@ def install_plugin(folder: Path) -> Path:
     source = _PLUGIN_SOURCE.read_text(encoding="utf-8")
     (folder / f"{PLUGIN}.py").write_text(source, encoding="utf-8")
     return folder
+
+
+def _die_with_parent() -> None:
+    """Linux: the child is killed if the grader dies, so no test run outlives it."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _child_environment(workspace: Path, plugin_dir: Path, **settings: str) -> dict[str, str]:
@@ -64,7 +73,8 @@ class Child:
         try:
             self.process = subprocess.Popen(
                 command, cwd=workspace, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-                stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True)
+                stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         except OSError:
             os.close(self._fd)
             self.log.close()

@@ -24,3 +24,4 @@ from .tensor_functions import Function
 from . import data, nn, optim
 from .serialization import CheckpointError, load, save
 from .profiler import Profile, profile
+from .graph import compile

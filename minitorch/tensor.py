@@ -202,7 +202,7 @@ class Tensor:
         return [
             (x, g if g.shape == x.shape else g.sum_to(x.shape))
             for x, g in zip(history.inputs, grads)
-            if not x.is_constant()
+            if not x.is_constant() and g is not None  # None: no gradient flows to that input
         ]
 
     def local_derivatives(self) -> None:

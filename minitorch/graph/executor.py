@@ -1,0 +1,133 @@
+"""Module 5 — running a graph: an interpreter (one node at a time, for debugging) and a plan.
+
+Both evaluate each node with the chosen backend's kernels, so eager and graph mode share
+every kernel. A `Plan` is built once per compiled graph: it resolves each node to the
+function that computes it, and releases each value right after its last use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import events
+from ..backends.base import TensorBackend
+from ..tensor_data import TensorData
+from .ir import BINARY, UNARY, Graph, IRError, Node
+
+MAP_METHOD = {"neg": "neg_map", "sigmoid": "sigmoid_map", "relu": "relu_map", "log": "log_map",
+              "exp": "exp_map", "inv": "inv_map", "id": "id_map"}
+ZIP_METHOD = {"add": "add_zip", "mul": "mul_zip", "lt": "lt_zip", "eq": "eq_zip", "is_close": "is_close_zip",
+              "relu_back": "relu_back_zip", "log_back": "log_back_zip", "inv_back": "inv_back_zip"}
+REDUCE_METHOD = {"sum": "add_reduce", "max": "max_reduce"}
+
+Kernel = Callable[..., TensorData]
+
+
+def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
+    """The function computing `node` from its inputs' TensorData on `backend`."""
+    op = node.op
+    if op in UNARY:
+        return getattr(backend, MAP_METHOD[op])
+    if op in BINARY:
+        return getattr(backend, ZIP_METHOD[op])
+    if op in REDUCE_METHOD:
+        reduce, dim = getattr(backend, REDUCE_METHOD[op]), node.attrs["dim"]
+        return lambda a: reduce(a, dim)
+    if op == "matmul":
+        return backend.matmul
+    if op == "permute":
+        order = node.attrs["order"]
+        return lambda a: a.permute(*order)
+    if op == "view":
+        shape = node.attrs["shape"]
+        return lambda a: (a if a.is_contiguous() else backend.id_map(a)).view(shape)
+    if op == "const":
+        value = TensorData(np.ascontiguousarray(node.attrs["value"]).reshape(-1), node.shape)
+        return lambda: value
+    if op == "fused":
+        from .codegen import fused_kernel
+
+        return fused_kernel(node, backend)
+    raise IRError(f"%{node.id}: the executor cannot run op {op!r}")
+
+
+def interpret(graph: Graph, feeds: dict[int, TensorData], backend: TensorBackend) -> dict[int, TensorData]:
+    """Evaluate every node in order, keeping all values (easy to inspect; the debugging path)."""
+    values: dict[int, TensorData] = dict(feeds)
+    for node in graph.nodes:
+        if node.op in ("input", "param"):
+            if node.id not in values:
+                raise IRError(f"no value fed for %{node.id} ({node.op} '{node.name}')")
+            continue
+        values[node.id] = kernel_for(node, backend)(*(values[i] for i in node.inputs))
+    return values
+
+
+@dataclass
+class Step:
+    node: int
+    kernel: Kernel
+    inputs: tuple[int, ...]
+    release: tuple[int, ...]  # values whose last use is this step
+    op: str
+
+
+class Plan:
+    """A graph resolved for one backend: steps in order, each value freed after its last use."""
+
+    def __init__(self, graph: Graph, backend: TensorBackend, keep: set[int] | None = None) -> None:
+        self.graph = graph
+        self.backend = backend
+        self.outputs = list(graph.outputs)
+        keep = set(keep or ()) | set(graph.outputs)
+        last_use: dict[int, int] = {}
+        for position, node in enumerate(graph.nodes):
+            for i in node.inputs:
+                last_use[i] = position
+        self.feeds = [n.id for n in graph.nodes if n.op in ("input", "param")]
+        self.steps: list[Step] = []
+        for position, node in enumerate(graph.nodes):
+            if node.op in ("input", "param"):
+                continue
+            release = tuple(i for i in set(node.inputs) if last_use[i] == position and i not in keep)
+            self.steps.append(Step(node.id, kernel_for(node, backend), tuple(node.inputs), release, node.op))
+        self.keep = keep
+
+    @property
+    def kernel_launches(self) -> int:
+        """Steps that launch a kernel (views and constants launch none)."""
+        return sum(step.op not in ("permute", "view", "const") for step in self.steps)
+
+    def run(self, feeds: dict[int, TensorData]) -> dict[int, TensorData]:
+        """Values of the kept nodes (the outputs and anything asked to be kept)."""
+        values = dict(feeds)
+        listening = bool(events.LISTENERS)
+        for step in self.steps:
+            if listening:
+                with events.running_op(f"graph:{step.op}"):
+                    values[step.node] = step.kernel(*[values[i] for i in step.inputs])
+            else:
+                values[step.node] = step.kernel(*[values[i] for i in step.inputs])
+            for i in step.release:
+                del values[i]
+        return {i: values[i] for i in self.keep if i in values}
+
+    def __repr__(self) -> str:
+        return f"Plan({len(self.steps)} steps, {self.kernel_launches} kernel launches, backend {self.backend.name!r})"
+
+
+def feeds_for(graph: Graph, tensors: list[Any]) -> dict[int, TensorData]:
+    """Pair the graph's input/param nodes (in order) with the data of `tensors`."""
+    sources = [n for n in graph.nodes if n.op in ("input", "param")]
+    if len(sources) != len(tensors):
+        raise IRError(f"graph takes {len(sources)} inputs, got {len(tensors)}")
+    feeds = {}
+    for node, tensor in zip(sources, tensors):
+        if tuple(tensor.shape) != node.shape:
+            raise IRError(f"input '{node.name}' (%{node.id}) expects shape {node.shape}, got {tuple(tensor.shape)}")
+        feeds[node.id] = tensor._tensor
+    return feeds

@@ -1,0 +1,181 @@
+"""Module 5 — tracing: run eager code on *symbolic* tensors and record the IR instead of computing.
+
+A symbolic tensor is an ordinary `Tensor` whose data is a `SymbolicData` (shape, strides,
+dtype and the IR node that will compute it — no numbers) on a `SymbolicBackend`. Every
+kernel call a Function makes lands in the backend, which appends a node to the graph.
+Because the Tensor code runs unchanged, tracing sees exactly the ops eager mode runs —
+including backward, so graph autodiff reuses the eager derivative rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import operators
+from ..backends.base import TensorBackend
+from ..tensor import Tensor
+from ..tensor_data import ShapeError, TensorData, strides_from_shape
+from .ir import Graph, infer_shape, Node
+
+
+class TracingError(RuntimeError):
+    """The traced program needs a value that does not exist yet (value-dependent Python)."""
+
+
+class SymbolicData(TensorData):
+    """Shape, strides and dtype of a value the graph will compute, but no storage."""
+
+    def __init__(self, graph: Graph, node: Node, strides: tuple[int, ...] | None = None) -> None:
+        # TensorData.__init__ checks storage size; a symbolic value has none, so set fields directly.
+        self.graph = graph
+        self.node = node
+        self.shape = tuple(node.shape)
+        self.strides = tuple(strides) if strides is not None else strides_from_shape(self.shape)
+        self.size = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        self.dims = len(self.shape)
+        self._dtype = np.dtype(node.dtype)
+        self._kernel_args = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    def _value_needed(self, what: str) -> TracingError:
+        return TracingError(
+            f"{what} of %{self.node.id} (made by '{self.node.op}', shape {self.shape}) is not known "
+            "while tracing: Python code that depends on tensor values (if/while on a tensor, "
+            ".item(), .numpy()) cannot be compiled; shape-dependent code is fine"
+        )
+
+    @property
+    def storage(self) -> np.ndarray:  # type: ignore[override]
+        raise self._value_needed("the value")
+
+    def tuple(self) -> Any:  # type: ignore[override]
+        raise self._value_needed("the value")
+
+    def to_numpy(self) -> np.ndarray:
+        raise self._value_needed("the value")
+
+    def get(self, index: Any) -> float:
+        raise self._value_needed("an element")
+
+    def set(self, index: Any, value: float) -> None:
+        raise TracingError(f"cannot assign into %{self.node.id} while tracing (in-place writes are not compiled)")
+
+    def permute(self, *order: int) -> SymbolicData:
+        if sorted(order) != list(range(self.dims)):
+            raise ShapeError(f"permute: order {order} is not a rearrangement of the {self.dims} dims of shape {self.shape}")
+        node = self.graph.add("permute", [self.node.id], tuple(self.shape[i] for i in order),
+                              self.node.dtype, order=tuple(order))
+        return SymbolicData(self.graph, node, tuple(self.strides[i] for i in order))
+
+    def view(self, shape: Any) -> SymbolicData:
+        shape = tuple(int(s) for s in shape)
+        if -1 in shape:
+            known = int(np.prod([s for s in shape if s != -1]))
+            shape = tuple(self.size // known if s == -1 else s for s in shape)
+        if int(np.prod(shape)) != self.size:
+            raise ShapeError(f"view: cannot view shape {self.shape} ({self.size} elements) as {shape}")
+        if not self.is_contiguous():
+            raise ShapeError(
+                f"view: tensor of shape {self.shape} with strides {self.strides} is not contiguous; "
+                "call .contiguous() first"
+            )
+        node = self.graph.add("view", [self.node.id], shape, self.node.dtype, shape=shape)
+        return SymbolicData(self.graph, node)
+
+    def __repr__(self) -> str:
+        return f"SymbolicData(%{self.node.id}, shape={self.shape}, dtype={self.dtype})"
+
+
+# Backend op name -> IR op name.
+MAPS = {"neg_map": "neg", "sigmoid_map": "sigmoid", "relu_map": "relu", "log_map": "log",
+        "exp_map": "exp", "inv_map": "inv", "id_map": "id"}
+ZIPS = {"add_zip": "add", "mul_zip": "mul", "lt_zip": "lt", "eq_zip": "eq", "is_close_zip": "is_close",
+        "relu_back_zip": "relu_back", "log_back_zip": "log_back", "inv_back_zip": "inv_back"}
+REDUCES = {"add_reduce": "sum", "max_reduce": "max"}
+
+
+class SymbolicBackend(TensorBackend):
+    """A backend whose 'kernels' append IR nodes. It stands in for `real` while tracing."""
+
+    def __init__(self, graph: Graph, real: TensorBackend) -> None:  # noqa: D107 - no kernels to build
+        self.graph = graph
+        self.real = real
+        self.name = real.name
+        self.kernels = None
+        self._consts: dict[int, tuple[TensorData, Node]] = {}
+        for method, op in MAPS.items():
+            setattr(self, method, self._unary(op))
+        for method, op in ZIPS.items():
+            setattr(self, method, self._binary(op))
+        for method, op in REDUCES.items():
+            setattr(self, method, self._reduce(op))
+
+    def node_of(self, data: TensorData) -> Node:
+        """The IR node holding `data`: symbolic data knows it; concrete data becomes a const."""
+        if isinstance(data, SymbolicData):
+            return data.node
+        key = id(data)
+        if key not in self._consts:  # keep `data` alive so its id is not reused
+            value = np.ascontiguousarray(data.to_numpy())
+            node = self.graph.add("const", [], data.shape, data.dtype.name, value=value)
+            self._consts[key] = (data, node)
+        return self._consts[key][1]
+
+    def _emit(self, op: str, inputs: list[TensorData], dtype: str, **attrs: Any) -> SymbolicData:
+        nodes = [self.node_of(x) for x in inputs]
+        probe = Node(-1, op, [n.id for n in nodes], (), dtype, attrs)
+        shape = infer_shape(probe, nodes)
+        return SymbolicData(self.graph, self.graph.add(op, [n.id for n in nodes], shape, dtype, **attrs))
+
+    def _unary(self, op: str) -> Callable[[TensorData], TensorData]:
+        return lambda a: self._emit(op, [a], a.dtype.name)
+
+    def _binary(self, op: str) -> Callable[[TensorData, TensorData], TensorData]:
+        return lambda a, b: self._emit(op, [a, b], np.result_type(a.dtype, b.dtype).name)
+
+    def _reduce(self, op: str) -> Callable[[TensorData, int], TensorData]:
+        return lambda a, dim: self._emit(op, [a], a.dtype.name, dim=int(dim))
+
+    def matmul(self, a: TensorData, b: TensorData) -> TensorData:
+        return self._emit("matmul", [a, b], np.result_type(a.dtype, b.dtype).name)
+
+    def map(self, fn: Callable[[float], float]) -> Any:
+        op = {operators.neg: "neg", operators.sigmoid: "sigmoid", operators.relu: "relu", operators.log: "log",
+              operators.exp: "exp", operators.inv: "inv", operators.id: "id"}.get(fn)
+        if op is None:
+            raise TracingError(f"graph mode has no IR op for map({fn.__name__})")
+        return self._unary(op)
+
+    def __repr__(self) -> str:
+        return f"SymbolicBackend(tracing for {self.real.name!r})"
+
+
+def symbolic_input(graph: Graph, backend: SymbolicBackend, like: Tensor, op: str, name: str) -> Tensor:
+    """A placeholder tensor (an `input` or `param` node) shaped like `like`."""
+    node = graph.add(op, [], like.shape, like.dtype.name, name=name)
+    tensor = Tensor(SymbolicData(graph, node), backend=backend, name=name)
+    if like.requires_grad or op == "param":
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def placeholder(graph: Graph, backend: SymbolicBackend, shape: tuple[int, ...], dtype: str, name: str,
+                requires_grad: bool = False) -> Tensor:
+    """A placeholder of a given shape and dtype (the TF1-style symbolic API)."""
+    node = graph.add("input", [], tuple(shape), dtype, name=name)
+    tensor = Tensor(SymbolicData(graph, node), backend=backend, name=name)
+    return tensor.requires_grad_(True) if requires_grad else tensor
+
+
+def node_id(tensor: Tensor) -> int:
+    """The IR node of a symbolic tensor."""
+    data = tensor._tensor
+    if not isinstance(data, SymbolicData):
+        raise TracingError("expected a tensor produced while tracing (a symbolic tensor)")
+    return data.node.id
