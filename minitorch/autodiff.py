@@ -190,7 +190,9 @@ def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False)
             # BEGIN ASSIGN1_4
             derivatives: dict[int, Any] = {variable.unique_id: d_output}
             for node in topological_sort(variable):
-                d_node = derivatives.pop(node.unique_id)
+                d_node = derivatives.pop(node.unique_id, None)
+                if d_node is None:  # no gradient reached it (an op sent None to this input)
+                    continue
                 if node.is_leaf():
                     step.leaf(node, d_node)  # node.grad += d_node
                     continue

@@ -127,7 +127,7 @@ def inv_back(x: float, d: float) -> float:
     # BEGIN ASSIGN0_1
     if x == 0.0:
         return -d * math.inf
-    return -d / (x * x)
+    return -(d / x) / x  # not d / (x * x): x * x underflows to 0 for tiny x
     # END ASSIGN0_1
 
 

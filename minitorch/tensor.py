@@ -301,6 +301,9 @@ class Tensor:
     def is_close(self, b: TensorLike) -> Tensor:
         return IsClose.apply(self, self._ensure_tensor(b, "is_close"))
 
+    def neg(self) -> Tensor:
+        return Neg.apply(self)
+
     def exp(self) -> Tensor:
         return Exp.apply(self)
 

@@ -326,5 +326,8 @@ class MatMul(Function):
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
         # BEGIN ASSIGN2_6
         a, b = ctx.saved_values
-        return grad_output @ b.mT, a.mT @ grad_output
+        # No product for an input that takes no gradient (e.g. the data fed to a first layer).
+        grad_a = None if a.is_constant() else grad_output @ b.mT
+        grad_b = None if b.is_constant() else a.mT @ grad_output
+        return grad_a, grad_b
         # END ASSIGN2_6

@@ -41,12 +41,15 @@ def default_passes() -> list[Callable[[Graph], Graph]]:
 def reachable(graph: Graph, outputs: Sequence[int]) -> set[int]:
     """Ids of the nodes `outputs` depend on (themselves included)."""
     by_id = graph.by_id()
-    needed, stack = set(), list(outputs)
+    needed: set[int] = set()
+    # BEGIN ASSIGN5_1
+    stack = list(outputs)
     while stack:
         i = stack.pop()
         if i not in needed:
             needed.add(i)
             stack.extend(by_id[i].inputs)
+    # END ASSIGN5_1
     return needed
 
 

@@ -58,12 +58,14 @@ def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
 def interpret(graph: Graph, feeds: dict[int, TensorData], backend: TensorBackend) -> dict[int, TensorData]:
     """Evaluate every node in order, keeping all values (easy to inspect; the debugging path)."""
     values: dict[int, TensorData] = dict(feeds)
+    # BEGIN ASSIGN5_1
     for node in graph.nodes:
         if node.op in ("input", "param"):
             if node.id not in values:
                 raise IRError(f"no value fed for %{node.id} ({node.op} '{node.name}')")
             continue
         values[node.id] = kernel_for(node, backend)(*(values[i] for i in node.inputs))
+    # END ASSIGN5_1
     return values
 
 

@@ -92,8 +92,9 @@ class Graph:
 
     # -- building ----------------------------------------------------------------
 
-    def add(self, op: str, inputs: list[int], shape: tuple[int, ...], dtype: str, name: str = "",
+    def add(self, op: str, inputs: list[int], shape: tuple[int, ...], dtype: str, /, name: str = "",
             **attrs: Any) -> Node:
+        # Positional-only (`/`): an op may have an attribute called `shape` (view) or `dtype`.
         node = Node(next(self._ids), op, list(inputs), tuple(shape), dtype, attrs, name)
         self.nodes.append(node)
         return node

@@ -1,0 +1,323 @@
+"""Module 5 — ONNX export: write a compiled graph as an ONNX model that onnxruntime (or any
+other ONNX runtime) can run.
+
+ONNX is a graph IR too: typed values, nodes in topological order, named inputs, outputs and
+initializers (stored weights). Exporting is a walk over our IR that emits, for each node,
+the ONNX node(s) computing the same values:
+
+| minitorch IR            | ONNX                                                      |
+| ----------------------- | --------------------------------------------------------- |
+| input                   | a graph input, named as the node (`arg0`, a placeholder)  |
+| param                   | an initializer named by its module path (`layers.0.weight`) |
+| const                   | an initializer                                            |
+| neg inv add mul         | Neg Reciprocal Add Mul                                    |
+| sigmoid relu log exp id | Sigmoid Relu Log Exp Identity                             |
+| lt, eq                  | Less / Equal, then Cast to the float type (1.0 or 0.0)    |
+| is_close                | Abs(Sub) < 0.01, then Cast                                |
+| relu_back(x, d)         | Where(x > 0, d, 0)                                        |
+| log_back(x, d)          | d / x                                                     |
+| inv_back(x, d)          | -(d / (x * x))                                            |
+| sum, max (dim)          | ReduceSum, ReduceMax with axes [dim], keepdims=1          |
+| permute(order)          | Transpose(perm=order)                                     |
+| view(shape)             | Reshape (the shape is an initializer)                     |
+| matmul                  | MatMul (batched, batch dimensions broadcast)              |
+| fused(program)          | each step of the program, as above                        |
+
+    model = export(minitorch.compile(mlp), x, path="mlp.onnx")   # or export(mlp, x)
+    (y,) = run_onnxruntime(model, x.numpy())
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import onnx
+    from onnx import helper, numpy_helper
+except ImportError as error:  # an optional extra: say how to get it
+    raise ImportError("minitorch.graph.onnx needs the onnx package: pip install 'minitorch[onnx]'") from error
+
+from ..autodiff import no_grad
+from ..module import Module
+from .compile import Compiled, reachable
+from .ir import ELEMENTWISE, Graph, Node
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13  # ReduceSum takes its axes as an input from opset 13 on; older opsets are not supported
+IS_CLOSE_TOLERANCE = 1e-2  # operators.is_close: |x - y| < 1e-2
+
+
+class OnnxExportError(ValueError):
+    """The graph (or an argument) cannot be written as ONNX."""
+
+
+# ## Building an ONNX graph: nodes and initializers with deterministic names
+
+
+class OnnxBuilder:
+    """Collects ONNX nodes and initializers. Every value gets a unique, deterministic name:
+    `fresh("matmul_6")` is "matmul_6" the first time, then "matmul_6_1", "matmul_6_2", ..."""
+
+    def __init__(self, opset: int) -> None:
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.used: set[str] = set()
+
+    def fresh(self, base: str) -> str:
+        name, k = base, 0
+        while name in self.used:
+            k += 1
+            name = f"{base}_{k}"
+        self.used.add(name)
+        return name
+
+    def node(self, op_type: str, inputs: Sequence[str], output: str | None = None, **attrs: Any) -> str:
+        """Append `op_type(inputs, **attrs)`; returns its output's name (made up if not given).
+        The node is named after its output, so node names are unique too."""
+        if output is None:
+            output = self.fresh(f"{inputs[0]}_{op_type.lower()}")
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output], name=output, **attrs))
+        return output
+
+    def constant(self, value: np.ndarray, base: str = "const") -> str:
+        """A constant tensor stored as an initializer; returns its name."""
+        name = self.fresh(base)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+
+def tensor_type(dtype: Any) -> int:
+    """The ONNX element type of a numpy dtype (float64 -> DOUBLE, float32 -> FLOAT)."""
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+# ## One IR op -> ONNX nodes
+
+
+def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtype,
+         attrs: Mapping[str, Any]) -> None:
+    """Append to `b` the ONNX node(s) computing `op(inputs, **attrs)` into the value `output`.
+
+    `inputs` are the names of the op's input values, already of `dtype`. Most ops are one
+    ONNX node; comparisons add a Cast (ONNX compares to booleans, minitorch to 1.0/0.0),
+    and the backward ops are short formulas. Raises OnnxExportError for an op with no
+    ONNX counterpart.
+    """
+    # BEGIN ASSIGN5_4
+    one_to_one = {"neg": "Neg", "inv": "Reciprocal", "add": "Add", "mul": "Mul", "sigmoid": "Sigmoid",
+                  "relu": "Relu", "log": "Log", "exp": "Exp", "id": "Identity", "matmul": "MatMul",
+                  "log_back": "Div"}
+    zero = np.zeros((), dtype=dtype)
+    if op == "log_back":  # d/dx log(x) * d = d / x
+        x, d = inputs
+        b.node("Div", [d, x], output)
+    elif op in one_to_one:
+        b.node(one_to_one[op], inputs, output)
+    elif op in ("lt", "eq"):
+        compared = b.node("Less" if op == "lt" else "Equal", inputs)
+        b.node("Cast", [compared], output, to=tensor_type(dtype))
+    elif op == "is_close":
+        gap = b.node("Abs", [b.node("Sub", inputs)])
+        close = b.node("Less", [gap, b.constant(np.array(IS_CLOSE_TOLERANCE, dtype=dtype), f"{output}_tolerance")])
+        b.node("Cast", [close], output, to=tensor_type(dtype))
+    elif op == "relu_back":  # d where x > 0, else 0 (Where, not d * (x > 0): inf * 0 would be nan)
+        x, d = inputs
+        positive = b.node("Greater", [x, b.constant(zero, f"{output}_zero")])
+        b.node("Where", [positive, d, b.constant(zero, f"{output}_zero")], output)
+    elif op == "inv_back":  # d/dx (1/x) * d = -d / x^2
+        x, d = inputs
+        b.node("Neg", [b.node("Div", [d, b.node("Mul", [x, x])])], output)
+    elif op in ("sum", "max"):
+        reduce = "ReduceSum" if op == "sum" else "ReduceMax"
+        axes = [attrs["dim"]]
+        axes_as_input = b.opset >= (13 if op == "sum" else 18)  # before that, an attribute
+        if axes_as_input:
+            b.node(reduce, [inputs[0], b.constant(np.array(axes, dtype=np.int64), f"{output}_axes")], output,
+                   keepdims=1)
+        else:
+            b.node(reduce, inputs, output, axes=axes, keepdims=1)
+    elif op == "permute":
+        b.node("Transpose", inputs, output, perm=list(attrs["order"]))
+    elif op == "view":
+        shape = b.constant(np.array(attrs["shape"], dtype=np.int64).reshape(-1), f"{output}_shape")
+        b.node("Reshape", [inputs[0], shape], output)
+    else:
+        raise OnnxExportError(f"ONNX export supports forward graphs; op {op!r} has no ONNX counterpart")
+    # END ASSIGN5_4
+
+
+# ## Fused nodes: a program of elementwise steps
+
+# A step's argument is `in<k>` (the fused node's k-th input) or `t<k>` (the result of step k);
+# the last step's result is the node's value.
+PROGRAM_ARG = re.compile(r"(in|t)(\d+)")
+
+
+def emit_program(b: OnnxBuilder, node: Node, inputs: list[str], output: str) -> None:
+    """Expand a fused node: one `emit` per step of its program, in order."""
+    program = node.attrs["program"]
+    steps: list[str] = []
+    for k, (op, args) in enumerate(program):
+        if op not in ELEMENTWISE:
+            raise OnnxExportError(f"ONNX export supports forward graphs; op {op!r} has no ONNX counterpart "
+                                  f"(step {k} of the program of fused node %{node.id})")
+        values = []
+        for arg in args:
+            match = PROGRAM_ARG.fullmatch(str(arg))
+            pool = (inputs if match[1] == "in" else steps) if match else []
+            if match is None or int(match[2]) >= len(pool):
+                raise OnnxExportError(f"fused node %{node.id}, step {k} ({op}): argument {arg!r} names neither an "
+                                      f"input in0..in{len(inputs) - 1} nor an earlier step t0..t{k - 1}")
+            values.append(pool[int(match[2])])
+        last = k == len(program) - 1
+        steps.append(output if last else b.fresh(f"{output}_t{k}"))
+        emit(b, op, values, steps[-1], np.dtype(node.dtype), {})
+
+
+# ## IR graph -> ONNX model
+
+
+def value_names(graph: Graph, b: OnnxBuilder) -> dict[int, str]:
+    """The ONNX name of every node's value: sources keep their names ('arg0', 'layers.0.weight'),
+    outputs are 'output_<k>', the rest '<op>_<id>' ('matmul_6')."""
+    names: dict[int, str] = {}
+    for node in graph.nodes:
+        if node.op in ("input", "param") and node.name:
+            if node.name in b.used:
+                raise OnnxExportError(f"two graph inputs are named {node.name!r}; ONNX names must be unique")
+            names[node.id] = b.fresh(node.name)
+    for k, i in enumerate(graph.outputs):
+        if i not in names and graph.node(i).op not in ("input", "param", "const"):
+            names[i] = b.fresh(f"output_{k}")
+    for node in graph.nodes:
+        if node.id not in names:
+            names[node.id] = b.fresh(f"{node.op}_{node.id}")
+    return names
+
+
+def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = DEFAULT_OPSET,
+            name: str = "minitorch") -> onnx.ModelProto:
+    """The ONNX model computing `graph`'s outputs from its inputs.
+
+    `input` nodes become graph inputs. `param` nodes become initializers holding
+    `params[node.name]`; with `params=None` they become graph inputs too, after the inputs.
+    Nodes no output depends on are left out.
+    """
+    if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
+        raise OnnxExportError(f"opset {opset} is not supported: choose {MIN_OPSET}..{onnx.defs.onnx_opset_version()}")
+    graph.check()
+    b = OnnxBuilder(opset)
+    names = value_names(graph, b)
+    live = reachable(graph, graph.outputs)
+    by_id = graph.by_id()
+    if params is not None:
+        missing = [n.name for n in graph.params if n.id in live and n.name not in params]
+        if missing:
+            raise OnnxExportError(f"no value in params for parameter(s) {', '.join(map(repr, missing))}")
+
+    def info(node: Node, value: str) -> onnx.ValueInfoProto:
+        return helper.make_tensor_value_info(value, tensor_type(node.dtype), list(node.shape))
+
+    graph_inputs, value_infos = [], []
+    for node in graph.nodes:
+        value = names[node.id]
+        if node.op == "input" or (node.op == "param" and params is None):
+            graph_inputs.append(info(node, value))
+        elif node.id not in live:
+            continue
+        elif node.op in ("param", "const"):
+            array = params[node.name] if node.op == "param" else node.attrs["value"]
+            array = np.asarray(getattr(array, "numpy", lambda: array)(), dtype=node.dtype)
+            if array.size != int(np.prod(node.shape)):
+                raise OnnxExportError(f"{node.op} {node.name or node.id!r}: value of shape {array.shape}, "
+                                      f"but the graph expects {node.shape}")
+            b.initializers.append(numpy_helper.from_array(array.reshape(node.shape), value))
+        else:
+            inputs = [cast_to(b, names[i], by_id[i].dtype, node.dtype) for i in node.inputs]
+            if node.op == "fused":
+                emit_program(b, node, inputs, value)
+            else:
+                emit(b, node.op, inputs, value, np.dtype(node.dtype), node.attrs)
+            if node.id not in graph.outputs:
+                value_infos.append(info(node, value))
+    graph_outputs = []
+    for k, i in enumerate(graph.outputs):
+        value = names[i]
+        if graph.outputs.index(i) != k or by_id[i].op in ("input", "param", "const"):
+            value = b.node("Identity", [value], b.fresh(f"output_{k}"))  # an output named once
+        graph_outputs.append(info(by_id[i], value))
+    onnx_graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, b.initializers,
+                                   value_info=value_infos)
+    opsets = [helper.make_opsetid("", opset)]
+    return helper.make_model(onnx_graph, opset_imports=opsets, producer_name="minitorch",
+                             ir_version=helper.find_min_ir_version_for(opsets))
+
+
+def cast_to(b: OnnxBuilder, value: str, dtype: str, wanted: str) -> str:
+    """`value` as `wanted` (an ONNX op takes inputs of one type; the IR promotes f32 with f64)."""
+    if dtype == wanted:
+        return value
+    return b.node("Cast", [value], b.fresh(f"{value}_as_{wanted}"), to=tensor_type(wanted))
+
+
+# ## Exporting compiled code and running it
+
+
+def forward_graph(target: Compiled | Module | Any, example_args: Sequence[Any]) -> tuple[Graph, dict[str, np.ndarray]]:
+    """(the forward graph, parameter values by name) of a Module, a `Compiled` or a `Program` run function."""
+    if isinstance(target, Module):
+        target = Compiled(target)
+    if isinstance(target, Compiled):
+        with no_grad():  # a forward-only specialisation: no backward graph is traced
+            graph = target.graph(*example_args)
+        module = target.module
+        params = {name: p.value.numpy() for name, p in module.named_parameters()} if module is not None else {}
+        return graph, params
+    if callable(target) and isinstance(getattr(target, "graph", None), Graph):  # Program.compile(...)
+        return target.graph, {}
+    raise TypeError(f"export: expected a Module, a minitorch.compile(...) function or a Program's compiled run "
+                    f"function, got {type(target).__name__}")
+
+
+def export(target: Compiled | Module | Any, *example_args: Any, path: str | Path | None = None,
+           opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+    """Trace `target` on `example_args` and return it as a checked ONNX model (saved to `path` if given).
+
+    `target` is a Module, a `minitorch.compile(...)` function, or the run function of
+    `Program.compile` (already a graph: it needs no example arguments). Module parameters
+    are stored in the model as initializers named like the state_dict keys.
+    """
+    graph, params = forward_graph(target, example_args)
+    name = type(target.target if isinstance(target, Compiled) else target).__name__
+    model = to_onnx(graph, params, opset=opset, name=name)
+    onnx.checker.check_model(model, full_check=True)  # full_check: also infers and checks every shape
+    if path is not None:
+        onnx.save(model, str(path))
+    return model
+
+
+ORT_TYPES = {"tensor(double)": np.float64, "tensor(float)": np.float32}
+
+
+def run_onnxruntime(model: onnx.ModelProto, *arrays: Any) -> list[np.ndarray]:
+    """Run `model` in onnxruntime on the CPU with `arrays` (numpy arrays or Tensors) as its inputs, in order."""
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError("run_onnxruntime needs onnxruntime: pip install 'minitorch[onnx]'") from error
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    inputs = session.get_inputs()
+    if len(arrays) != len(inputs):
+        raise ValueError(f"the model takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}), "
+                         f"got {len(arrays)}")
+    feeds = {}
+    for spec, array in zip(inputs, arrays):
+        value = array.numpy() if hasattr(array, "numpy") else array
+        feeds[spec.name] = np.ascontiguousarray(value, dtype=ORT_TYPES.get(spec.type))
+    return session.run(None, feeds)
