@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from .events import Recording, record
 from .profiler import profile
 from .scalar_nn import EpochStats as ScalarEpochStats
 from .scalar_nn import ScalarTrainer
+from .graph import CompiledTrainStep
+from .tensor import Tensor, tensor
 from .tensor_train import MLP, EpochStats, evaluate, predicted_classes, train
 
 DEFAULTS = {"epochs": 150, "points": 100, "hidden": 16, "lr": 0.05, "batch": 0}
@@ -43,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, help="batch size (0: the whole dataset)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scalar", action="store_true", help="train the network of Scalars instead")
+    parser.add_argument("--mode", choices=["eager", "graph"], default="eager",
+                        help="graph: compile forward, backward and the SGD update into one graph")
     parser.add_argument("--out", default="demo-output", help="folder for the graph SVG and the recording")
     parser.add_argument("--step-through", action="store_true",
                         help="end by stepping through the last training step in the terminal UI")
@@ -76,11 +81,12 @@ def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
     train_set, test_set = datasets_for(args)
     classes = int(train_set.y.max()) + 1
     model = MLP([train_set.X.shape[1], args.hidden, args.hidden, classes], backend=args.backend, seed=args.seed)
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
     batch = args.batch or len(train_set)
-    loader = data.DataLoader(train_set, batch_size=batch, shuffle=True, seed=args.seed, backend=args.backend)
+    loader = data.DataLoader(train_set, batch_size=batch, shuffle=True, seed=args.seed, backend=args.backend,
+                             drop_last=args.mode == "graph" and batch < len(train_set))
     console.print(f"[bold]minitorch demo[/]: MLP {[train_set.X.shape[1], args.hidden, args.hidden, classes]} "
-                  f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend")
+                  f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend, "
+                  f"[bold]{args.mode}[/] mode")
     with progress_bar(console) as progress, profile() as prof:
         task = progress.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
 
@@ -88,7 +94,11 @@ def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
             progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy,
                             per_epoch=f"{stats.seconds * 1e3:.0f} ms")
 
-        history = train(model, loader, nn.cross_entropy, optimizer, args.epochs, on_epoch=on_epoch)
+        if args.mode == "graph":
+            history = train_compiled(model, loader, classes, args, on_epoch)
+        else:
+            optimizer = optim.Adam(model.parameters(), lr=args.lr)
+            history = train(model, loader, nn.cross_entropy, optimizer, args.epochs, on_epoch=on_epoch)
     final = history[-1]
     train_accuracy = evaluate(model, train_set.X, train_set.y)
     console.print(f"[bold green]final training accuracy: {train_accuracy:.1%}[/] (last epoch loss {final.loss:.4f})")
@@ -99,6 +109,56 @@ def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
     recording = record_last_step(model, loader, args, console)
     if args.step_through:
         open_step_through(recording, console)
+
+
+def one_hot_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """Cross-entropy against one-hot targets: no reading of values, so it compiles into a graph."""
+    return -(targets * nn.logsoftmax(logits, dim=1)).sum(1).mean()
+
+
+def train_compiled(model: MLP, loader: data.DataLoader, classes: int, args: argparse.Namespace,
+                   on_epoch: Callable[[EpochStats], None]) -> list[EpochStats]:
+    """SGD where each step (forward, backward, update) is one compiled graph; reports the speed-up."""
+    step = CompiledTrainStep(model, one_hot_loss, lr=args.lr * 10)  # SGD wants a larger step than Adam
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        start, losses = time.perf_counter(), []
+        for X, y in loader:
+            targets = tensor(np.eye(classes)[y.numpy().astype(int)], backend=args.backend)
+            losses.append(step(X, targets))
+        accuracy = evaluate(model, loader.dataset.X, loader.dataset.y)
+        history.append(EpochStats(epoch, float(np.mean(losses)), accuracy, time.perf_counter() - start))
+        on_epoch(history[-1])
+    compare_modes(model, step, loader, classes, args)
+    return history
+
+
+def compare_modes(model: MLP, step: CompiledTrainStep, loader: data.DataLoader, classes: int,
+                  args: argparse.Namespace) -> None:
+    """Time the same training step eagerly and compiled, and print the ratio."""
+    X, y = next(iter(loader))
+    targets = tensor(np.eye(classes)[y.numpy().astype(int)], backend=args.backend)
+    optimizer = optim.SGD(model.parameters(), lr=0.0)  # lr 0: time the work, keep the model
+
+    def eager_step() -> None:
+        loss = one_hot_loss(model(X), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def timed(fn: Callable[[], object], repeats: int = 10) -> float:
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        return (time.perf_counter() - start) / repeats
+
+    saved_lr, step.lr = step.lr, 0.0
+    step.cache.clear()  # lr is baked into the graph: recompile with lr 0 for the timing
+    eager, graph = timed(eager_step), timed(lambda: step(X, targets))
+    step.lr = saved_lr
+    Console().print(f"one training step: eager {eager * 1e3:.2f} ms, graph {graph * 1e3:.2f} ms "
+                    f"([bold]{eager / graph:.1f}×[/]); compiled {step.compile_count}×")
 
 
 def record_last_step(model: MLP, loader: data.DataLoader, args: argparse.Namespace, console: Console) -> Recording:
@@ -138,8 +198,6 @@ def open_step_through(recording: Recording, console: Console) -> None:
 
 
 def show_predictions(model: MLP, dataset: data.TensorDataset, args: argparse.Namespace, console: Console) -> None:
-    from .tensor import tensor
-
     X, y = dataset.X[:6], dataset.y[:6]
     with no_grad():
         predicted = predicted_classes(model(tensor(X, backend=args.backend)))

@@ -169,8 +169,9 @@ class Tensor:
         """Same data, cut from the graph."""
         return self._new(self._tensor)
 
-    def event_value(self) -> np.ndarray:
-        return self._tensor.to_numpy()
+    def event_value(self) -> np.ndarray | None:
+        """The numbers events report (None while tracing: a symbolic tensor has none yet)."""
+        return None if self._tensor.symbolic else self._tensor.to_numpy()
 
     def label(self) -> str:
         if self.name:

@@ -182,9 +182,10 @@ def namespace_for(target: str) -> dict[str, Any]:
         names.update(njit=numba.njit, prange=numba.prange)
         names.update({f"_{op}": getattr(fast, f"_{op}") for op in UNARY | BINARY})
     else:
+        # Imported only here: numba.cuda chooses between GPU and simulator when first imported.
         from numba import cuda
 
-        from ..backends import cuda as cuda_backend  # imported late: numba.cuda picks the simulator at import
+        from ..backends import cuda as cuda_backend
 
         names["cuda"] = cuda
         names.update({f"_{op}": getattr(cuda_backend, f"_{op}") for op in UNARY | BINARY})

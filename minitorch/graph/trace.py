@@ -28,6 +28,8 @@ class TracingError(RuntimeError):
 class SymbolicData(TensorData):
     """Shape, strides and dtype of a value the graph will compute, but no storage."""
 
+    symbolic = True
+
     def __init__(self, graph: Graph, node: Node, strides: tuple[int, ...] | None = None) -> None:
         # TensorData.__init__ checks storage size; a symbolic value has none, so set fields directly.
         self.graph = graph
