@@ -253,7 +253,9 @@ def reduce_kernel(
 
 # ## Task 3.2 — parallel matrix multiply
 
-ROW_BLOCK = 4  # rows of `out` computed together: each row of `b` loaded once serves all four
+# Each parallel task computes a ROWS × COLS block of `out` whose sums stay in CPU registers
+# for the whole k loop: per k it loads COLS values of `b` once and uses each for ROWS rows.
+ROWS, COLS = 4, 8
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -262,33 +264,46 @@ def matmul_kernel(
     a: Storage, a_shape: Index, a_strides: Index,
     b: Storage, b_shape: Index, b_strides: Index,
 ) -> None:
-    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over blocks of rows.
+    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over output blocks.
 
     `b` and `out` must have unit stride along their last dim (`FastKernels.matmul` makes
-    sure). Loop order i-k-j: the innermost loop walks a row of `b` and a row of the
-    accumulator in order, so it vectorises; `a[i, k]` stays in a register. Each row of `b`
-    is used for ROW_BLOCK rows of `out` while it is in cache.
+    sure). The block's ROWS × COLS partial sums live in a small fixed-size array that the
+    compiler keeps in registers; the innermost loop over COLS contiguous columns of `b`
+    vectorises. Blocks at the right and bottom edges take a plain loop.
     """
     # BEGIN ASSIGN3_2
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
     inner = a_shape[2]
-    blocks_per_batch = (rows + ROW_BLOCK - 1) // ROW_BLOCK
-    for block in prange(batches * blocks_per_batch):
-        n = block // blocks_per_batch
-        i0 = (block - n * blocks_per_batch) * ROW_BLOCK
-        a_batch = (n if a_shape[0] > 1 else 0) * a_strides[0]
-        b_batch = (n if b_shape[0] > 1 else 0) * b_strides[0]
-        acc = np.zeros((ROW_BLOCK, cols), dtype=out.dtype)  # one small buffer per block
-        for k in range(inner):
-            b_row = b_batch + k * b_strides[1]
-            for r in range(min(ROW_BLOCK, rows - i0)):
-                a_ik = a[a_batch + (i0 + r) * a_strides[1] + k * a_strides[2]]
-                for j in range(cols):
-                    acc[r, j] += a_ik * b[b_row + j]
-        for r in range(min(ROW_BLOCK, rows - i0)):
-            out_row = n * out_strides[0] + (i0 + r) * out_strides[1]
-            for j in range(cols):
-                out[out_row + j] = acc[r, j]
+    row_blocks = (rows + ROWS - 1) // ROWS
+    col_blocks = (cols + COLS - 1) // COLS
+    for block in prange(batches * row_blocks * col_blocks):
+        n = block // (row_blocks * col_blocks)
+        rest = block - n * row_blocks * col_blocks
+        i0 = (rest // col_blocks) * ROWS
+        j0 = (rest % col_blocks) * COLS
+        a_base = (n if a_shape[0] > 1 else 0) * a_strides[0]
+        b_base = (n if b_shape[0] > 1 else 0) * b_strides[0] + j0
+        out_base = n * out_strides[0] + j0
+        if i0 + ROWS <= rows and j0 + COLS <= cols:  # a full block: register accumulators
+            acc = np.zeros((ROWS, COLS), dtype=out.dtype)
+            for k in range(inner):
+                b_row = b_base + k * b_strides[1]
+                for r in range(ROWS):
+                    a_ik = a[a_base + (i0 + r) * a_strides[1] + k * a_strides[2]]
+                    for c in range(COLS):
+                        acc[r, c] += a_ik * b[b_row + c]
+            for r in range(ROWS):
+                for c in range(COLS):
+                    out[out_base + (i0 + r) * out_strides[1] + c] = acc[r, c]
+        else:  # an edge block: one dot product per element
+            for r in range(min(ROWS, rows - i0)):
+                for c in range(min(COLS, cols - j0)):
+                    total = 0.0
+                    for k in range(inner):
+                        total += a[a_base + (i0 + r) * a_strides[1] + k * a_strides[2]] * b[
+                            b_base + k * b_strides[1] + c
+                        ]
+                    out[out_base + (i0 + r) * out_strides[1] + c] = total
     # END ASSIGN3_2
 
 

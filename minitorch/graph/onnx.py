@@ -194,8 +194,8 @@ def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = 
     """The ONNX model computing `graph`'s outputs from its inputs.
 
     `input` nodes become graph inputs. `param` nodes become initializers holding
-    `params[node.name]` (arrays or Tensors); with `params=None` they become graph inputs too.
-    Nodes no output depends on are left out.
+    `params[node.name]` (arrays or Tensors); with `params=None` they become graph inputs too,
+    after the inputs. Nodes no output depends on are left out (unused inputs stay inputs).
     """
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise OnnxExportError(f"opset {opset} is not supported: choose {MIN_OPSET}..{onnx.defs.onnx_opset_version()}")
@@ -212,12 +212,14 @@ def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = 
     def info(node: Node, value: str) -> onnx.ValueInfoProto:
         return helper.make_tensor_value_info(value, tensor_type(node.dtype), list(node.shape))
 
-    graph_inputs, value_infos = [], []
+    # Creation order (node id) is call order: a traced function's arguments, then parameters
+    sources = sorted((n for n in graph.nodes if n.op == "input" or (n.op == "param" and params is None)),
+                     key=lambda n: n.id)
+    graph_inputs = [info(n, names[n.id]) for n in sources]
+    value_infos = []
     for node in graph.nodes:
         value = names[node.id]
-        if node.op == "input" or (node.op == "param" and params is None):
-            graph_inputs.append(info(node, value))
-        elif node.id not in live:
+        if node.id in {n.id for n in sources} or node.id not in live:
             continue
         elif node.op in ("param", "const"):
             array = params[node.name] if node.op == "param" else node.attrs["value"]

@@ -119,9 +119,9 @@ def permute_of_permute(node: Node, ctx: Context) -> Rewrite:
     (The inner permute puts x's dim p[i] at position i; the outer takes position q[j] of
     that, which is x's dim p[q[j]].)
     """
-    inner = ctx.input(node)
-    if node.op != "permute" or inner.op != "permute":
+    if node.op != "permute" or ctx.input(node).op != "permute":
         return None
+    inner = ctx.input(node)
     p, q = inner.attrs["order"], node.attrs["order"]
     order = tuple(p[j] for j in q)
     return Node(node.id, "permute", [inner.inputs[0]], node.shape, node.dtype, {"order": order}, node.name)
@@ -136,9 +136,9 @@ def view_to_same_shape(node: Node, ctx: Context) -> Rewrite:
 
 def view_of_view(node: Node, ctx: Context) -> Rewrite:
     """view(view(x, s), t) -> view(x, t): both read the elements in row-major order."""
-    inner = ctx.input(node)
-    if node.op != "view" or inner.op != "view":
+    if node.op != "view" or ctx.input(node).op != "view":
         return None
+    inner = ctx.input(node)
     return Node(node.id, "view", [inner.inputs[0]], node.shape, node.dtype, {"shape": tuple(node.shape)},
                 node.name)
 
