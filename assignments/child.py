@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 PLUGIN = "_minitorch_grader_reporter"  # module name of reporter.py inside the child
@@ -37,12 +37,20 @@ def install_plugin(folder: Path) -> Path:
     return folder
 
 
+def _find_prctl() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL(None).prctl if sys.platform == "linux" else None
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _find_prctl()  # looked up here: the forked child should only call it
+
+
 def _die_with_parent() -> None:
     """Linux: the child is killed if the grader dies, so no test run outlives it."""
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _child_environment(workspace: Path, plugin_dir: Path, **settings: str) -> dict[str, str]:
@@ -74,7 +82,7 @@ class Child:
             self.process = subprocess.Popen(
                 command, cwd=workspace, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
                 stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                preexec_fn=_die_with_parent)  # noqa: PLW1509 - one prctl call, no locks
         except OSError:
             os.close(self._fd)
             self.log.close()

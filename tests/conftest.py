@@ -57,7 +57,7 @@ def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
 
 # The CUDA simulator runs every GPU thread as a Python thread: far slower than the CPU backends.
 # The op suite still runs on it, with fewer hypothesis examples per test (same tests, same asserts).
-CUDA_SIMULATOR_EXAMPLES = 3
+CUDA_SIMULATOR_EXAMPLES = 2
 
 
 @pytest.hookimpl(hookwrapper=True)

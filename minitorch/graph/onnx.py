@@ -107,8 +107,10 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
 
     `inputs` are the names of the op's input values, already of `dtype`. Most ops are one
     ONNX node; comparisons add a Cast (ONNX compares to booleans, minitorch to 1.0/0.0),
-    and the backward ops are short formulas. Raises OnnxExportError for an op with no
-    ONNX counterpart.
+    and the backward ops are short formulas (see the table at the top of this file).
+    `b.node(op_type, inputs, output, **attrs)` appends a node, `b.constant(array)` stores a
+    constant (e.g. Reshape's shape, int64), and `b.opset` says which spelling an op takes.
+    Raises OnnxExportError for an op with no ONNX counterpart.
     """
     # BEGIN ASSIGN5_4
     one_to_one = {"neg": "Neg", "inv": "Reciprocal", "add": "Add", "mul": "Mul", "sigmoid": "Sigmoid",
@@ -216,12 +218,13 @@ def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = 
     sources = sorted((n for n in graph.nodes if n.op == "input" or (n.op == "param" and params is None)),
                      key=lambda n: n.id)
     graph_inputs = [info(n, names[n.id]) for n in sources]
+    source_ids = {n.id for n in sources}
     value_infos = []
     for node in graph.nodes:
         value = names[node.id]
-        if node.id in {n.id for n in sources} or node.id not in live:
+        if node.id in source_ids or node.id not in live:
             continue
-        elif node.op in ("param", "const"):
+        if node.op in ("param", "const"):
             array = params[node.name] if node.op == "param" else node.attrs["value"]
             array = np.asarray(array.numpy() if isinstance(array, Tensor) else array, dtype=node.dtype)
             if array.size != int(np.prod(node.shape)):

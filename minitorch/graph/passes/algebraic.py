@@ -95,15 +95,10 @@ def double_inverse(node: Node, ctx: Context) -> Rewrite:
 def drop_copy(node: Node, ctx: Context) -> Rewrite:
     """id(x) -> x: a copy only matters if someone writes into x, and graph code never does.
 
-    Kept when the copy is an output of a view or a source: handing the caller a view of its
-    own argument (or of a plan constant) would let a later write into one change the other.
+    (An output copy of the caller's own input, or of a view of it, stays: see
+    rewriting.replace_values. The caller may write into one and not expect the other to change.)
     """
-    if node.op != "id":
-        return None
-    source = ctx.input(node)
-    if node.id in ctx.outputs and source.op in ("permute", "view", "input", "param", "const"):
-        return None
-    return source.id
+    return node.inputs[0] if node.op == "id" else None
 
 
 def identity_permute(node: Node, ctx: Context) -> Rewrite:

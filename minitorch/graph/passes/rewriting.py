@@ -8,10 +8,11 @@ and param nodes) by id, so those ids must survive:
 - an input or param node is never replaced;
 - an output `old` is kept by renaming: the node computing `new` takes over the id `old`
   (`%5 = id %3` returned as `%5` becomes `%3`'s node, now called `%5`). That is possible
-  only when `new` computes a fresh value (not a source, not a view: the caller may write
-  into what it gets back, so it must not get the plan's constant or a view of its own
-  argument) and is not an output itself nor renamed already; otherwise `old` stays in the
-  graph, unchanged, and still correct.
+  only when `new` is not an output itself (nor renamed already) and its storage is made
+  by the program: not a source, nor a view of one. The caller may write into what it gets
+  back, so it must not get the plan's constant, or a view of its own argument, where the
+  program gave it a fresh value. Otherwise `old` stays in the graph, unchanged, and still
+  correct.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ def resolve(replacements: dict[int, int], value: int) -> int:
     return value
 
 
+def storage_root(by_id: dict[int, Node], value: int) -> int:
+    """The value whose memory `value` shares: through views (permute, view) to their input."""
+    while by_id[value].op in LAYOUT:
+        value = by_id[value].inputs[0]
+    return value
+
+
 def replace_values(graph: Graph, replacements: dict[int, int]) -> Graph:
     """A copy of `graph` in which every read of `old` reads `replacements[old]` instead.
 
@@ -48,7 +56,7 @@ def replace_values(graph: Graph, replacements: dict[int, int]) -> Graph:
         if old not in final or by_id[old].op in FED:
             continue
         new = final[old]
-        if by_id[new].op in SOURCES | LAYOUT or new in outputs or new in renamed:
+        if by_id[storage_root(by_id, new)].op in SOURCES or new in outputs or new in renamed:
             kept.add(old)
         else:
             renamed[new] = old
