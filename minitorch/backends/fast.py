@@ -313,15 +313,13 @@ def matmul_kernel(
 # below this many elements (or flops, for matmul) one thread finishes sooner.
 PARALLEL_MIN_WORK = 32_768
 MAX_THREADS = numba.config.NUMBA_NUM_THREADS
-_threads_now = [MAX_THREADS]
 
 
 def launch(kernel: Callable[..., None], work: int, *args: object) -> None:
     """Run a parallel kernel with all threads for big work, one thread for small work."""
     threads = 1 if work < PARALLEL_MIN_WORK else MAX_THREADS
-    if threads != _threads_now[0]:
+    if threads != numba.get_num_threads():  # asked each time: the count is per calling thread
         numba.set_num_threads(threads)
-        _threads_now[0] = threads
     kernel(*args)
 
 
