@@ -283,7 +283,7 @@ def bench_graph_training(hidden: int = 32) -> Result:
     _, eager = median_time(eager_step, number=20)
     _, graph = median_time(lambda: step(X, y), number=20)
     speedup = eager / graph
-    return Result(f"graph: batch-1 MLP training step", fmt(graph), f"eager {fmt(eager)}", speedup,
+    return Result("graph: batch-1 MLP training step", fmt(graph), f"eager {fmt(eager)}", speedup,
                   "≥ 3× faster than eager", speedup >= 3.0, compile_seconds)
 
 

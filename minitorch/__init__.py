@@ -1,4 +1,8 @@
-"""minitorch: a deep learning framework built from scratch to teach."""
+"""minitorch: a deep learning framework built from scratch to teach.
+
+Layers, bottom up (each imports only those below it): operators -> autodiff (the one engine)
+-> Scalar; tensor_data -> backends -> Tensor -> nn, optim, data; graph (graph mode).
+"""
 
 from . import operators
 from .autodiff import (
@@ -15,8 +19,6 @@ from .events import Recording, RecordingError, record
 from .module import Module, Parameter
 from .scalar import Scalar, derivative_check
 from .scalar_functions import ScalarFunction
-
-__version__ = "0.1.0"
 from .backends import available_backends, get_backend, set_default_backend
 from .tensor import Tensor, from_numpy, ones, rand, tensor, zeros
 from .tensor_data import IndexingError, ShapeError, TensorData
@@ -24,4 +26,15 @@ from .tensor_functions import Function
 from . import data, nn, optim
 from .serialization import CheckpointError, load, save
 from .profiler import Profile, profile
-from .graph import compile
+from .graph import compile  # noqa: A004 - minitorch.compile, as torch.compile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS", "CheckpointError", "Context", "Function", "Graph", "GraphFreedError", "IndexingError",
+    "Module", "Parameter", "Profile", "Recording", "RecordingError", "Scalar", "ScalarFunction",
+    "ShapeError", "Tensor", "TensorData", "available_backends", "backpropagate", "central_difference",
+    "compile", "data", "derivative_check", "from_numpy", "get_backend", "is_grad_enabled", "load", "nn",
+    "no_grad", "ones", "operators", "optim", "profile", "rand", "record", "save", "set_default_backend",
+    "tensor", "topological_sort", "zeros",
+]

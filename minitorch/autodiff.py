@@ -72,12 +72,16 @@ class Context:
 
     @property
     def saved_values(self) -> tuple[Any, ...]:
+        self.check_not_freed()
+        return self._saved
+
+    def check_not_freed(self) -> None:
+        """Raise GraphFreedError if backward already released this context's values."""
         if self.freed:
             raise GraphFreedError(
                 "backward through a graph a second time: its saved values were freed after "
                 "the first backward(); call backward(retain_graph=True) the first time"
             )
-        return self._saved
 
     def free(self) -> None:
         """Release the saved values (what backward(retain_graph=False) does after using them)."""
@@ -219,8 +223,8 @@ class BackwardStep:
 
     def chain_rule(self, node: Variable, d_node: Any) -> list[tuple[Variable, Any]]:
         ctx = node.history.ctx
-        if ctx is not None and ctx.freed:
-            ctx.saved_values  # raises GraphFreedError with the explanation
+        if ctx is not None:
+            ctx.check_not_freed()
         if not self.reporting:
             return list(node.chain_rule(d_node))
         local = node.local_derivatives()

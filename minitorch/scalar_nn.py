@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .datasets import Graph
-from .module import Module, Parameter
+from .module import Module
 from .scalar import Scalar
 
 
