@@ -85,18 +85,28 @@ class Tensor:
         return BackendOps.of(self.backend)
 
     def _ensure_tensor(self, value: TensorLike, op: str) -> Tensor:
+        """`value` as a Tensor on this tensor's backend (numbers become constants)."""
         if isinstance(value, Tensor):
-            if value.backend is not self.backend:
-                raise ValueError(
-                    f"{op}: tensors on different backends ({self.backend.name!r} and "
-                    f"{value.backend.name!r}); move one with .to(backend)"
-                )
-            return value
+            if value.backend is self.backend:
+                return value
+            if getattr(self.backend, "real", None) is value.backend:
+                # Tracing (graph mode): a concrete tensor met inside a traced function is a constant.
+                return Tensor(value._tensor, backend=self.backend)
+            raise ValueError(
+                f"{op}: tensors on different backends ({self.backend.name!r} and "
+                f"{value.backend.name!r}); move one with .to(backend)"
+            )
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(
                 f"{op}: expected a Tensor or a real number, got {value!r} of type {type(value).__name__}"
             )
         return Tensor(TensorData(np.array([float(value)], dtype=self.dtype), ()), backend=self.backend)
+
+    def _operands(self, value: TensorLike, op: str) -> tuple[Tensor, Tensor]:
+        """(self, value) on one backend; if `value` is being traced, self joins the trace."""
+        if isinstance(value, Tensor) and getattr(value.backend, "real", None) is self.backend:
+            return value._ensure_tensor(self, op), value
+        return self, self._ensure_tensor(value, op)
 
     def zeros(self, shape: Sequence[int] | None = None) -> Tensor:
         """Zeros of `shape` (default: this shape) with this dtype and backend."""
@@ -250,28 +260,34 @@ class Tensor:
     # -- elementwise and arithmetic ops -------------------------------------------
 
     def __add__(self, b: TensorLike) -> Tensor:
-        return Add.apply(self, self._ensure_tensor(b, "add"))
+        return Add.apply(*self._operands(b, "add"))
 
     def __radd__(self, b: TensorLike) -> Tensor:
-        return Add.apply(self._ensure_tensor(b, "add"), self)
+        a, b = self._operands(b, "add")
+        return Add.apply(b, a)
 
     def __sub__(self, b: TensorLike) -> Tensor:
-        return Add.apply(self, Neg.apply(self._ensure_tensor(b, "sub")))
+        a, b = self._operands(b, "sub")
+        return Add.apply(a, Neg.apply(b))
 
     def __rsub__(self, b: TensorLike) -> Tensor:
-        return Add.apply(self._ensure_tensor(b, "sub"), Neg.apply(self))
+        a, b = self._operands(b, "sub")
+        return Add.apply(b, Neg.apply(a))
 
     def __mul__(self, b: TensorLike) -> Tensor:
-        return Mul.apply(self, self._ensure_tensor(b, "mul"))
+        return Mul.apply(*self._operands(b, "mul"))
 
     def __rmul__(self, b: TensorLike) -> Tensor:
-        return Mul.apply(self._ensure_tensor(b, "mul"), self)
+        a, b = self._operands(b, "mul")
+        return Mul.apply(b, a)
 
     def __truediv__(self, b: TensorLike) -> Tensor:
-        return Mul.apply(self, Inv.apply(self._ensure_tensor(b, "div")))
+        a, b = self._operands(b, "div")
+        return Mul.apply(a, Inv.apply(b))
 
     def __rtruediv__(self, b: TensorLike) -> Tensor:
-        return Mul.apply(self._ensure_tensor(b, "div"), Inv.apply(self))
+        a, b = self._operands(b, "div")
+        return Mul.apply(b, Inv.apply(a))
 
     def __neg__(self) -> Tensor:
         return Neg.apply(self)
@@ -280,13 +296,14 @@ class Tensor:
         return self.matmul(b)
 
     def __lt__(self, b: TensorLike) -> Tensor:
-        return LT.apply(self, self._ensure_tensor(b, "lt"))
+        return LT.apply(*self._operands(b, "lt"))
 
     def __gt__(self, b: TensorLike) -> Tensor:
-        return LT.apply(self._ensure_tensor(b, "gt"), self)
+        a, b = self._operands(b, "gt")
+        return LT.apply(b, a)
 
     def __eq__(self, b: TensorLike) -> Tensor:  # type: ignore[override]
-        return EQ.apply(self, self._ensure_tensor(b, "eq"))
+        return EQ.apply(*self._operands(b, "eq"))
 
     __hash__ = object.__hash__  # identity, so tensors can be graph nodes in sets and dicts
 
@@ -300,7 +317,7 @@ class Tensor:
         return self == b
 
     def is_close(self, b: TensorLike) -> Tensor:
-        return IsClose.apply(self, self._ensure_tensor(b, "is_close"))
+        return IsClose.apply(*self._operands(b, "is_close"))
 
     def neg(self) -> Tensor:
         return Neg.apply(self)
@@ -416,18 +433,18 @@ class Tensor:
 
     def matmul(self, b: Tensor) -> Tensor:
         """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
-        b = self._ensure_tensor(b, "matmul")
-        if self.dims == 0 or b.dims == 0:
-            raise ShapeError(f"matmul: both operands need at least 1 dim, got {self.shape} and {b.shape}")
-        a2 = self.view((1, self.shape[0])) if self.dims == 1 else self
+        a, b = self._operands(b, "matmul")
+        if a.dims == 0 or b.dims == 0:
+            raise ShapeError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
+        a2 = a.view((1, a.shape[0])) if a.dims == 1 else a
         b2 = b.view((b.shape[0], 1)) if b.dims == 1 else b
         if a2.shape[-1] != b2.shape[-2]:
             raise ShapeError(
-                f"matmul: shapes {self.shape} and {b.shape} do not fit: inner dimensions "
+                f"matmul: shapes {a.shape} and {b.shape} do not fit: inner dimensions "
                 f"{a2.shape[-1]} and {b2.shape[-2]} must be equal"
             )
         out = MatMul.apply(a2, b2)
-        if self.dims == 1:
+        if a.dims == 1:
             out = out._drop_dim(out.dims - 2)
         if b.dims == 1:
             out = out._drop_dim(out.dims - 1)

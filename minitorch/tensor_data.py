@@ -112,7 +112,7 @@ def shape_broadcast(shape1: Sequence[int], shape2: Sequence[int], op: str = "bro
                 f"{op}: shapes {tuple(shape1)} and {tuple(shape2)} cannot broadcast "
                 f"(dimension -{back}: {a} vs {b}; sizes must match or one must be 1)"
             )
-        result.append(max(a, b))
+        result.append(b if a == 1 else a)  # not max(a, b): a size 0 broadcast with 1 stays 0
     return tuple(reversed(result))
     # END ASSIGN2_2
 

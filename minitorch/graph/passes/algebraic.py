@@ -16,13 +16,16 @@ A replacement must look exactly like the node to its readers: same shape and sam
 `x + zeros((4, 3))` with x of shape (3,) broadcasts to (4, 3), so it is NOT x; such a
 rewrite is skipped (and `x * 1` with x float32 and a float64 1 is float64, so it stays).
 
-Rules left out on purpose:
+A replaced output keeps its id, and the caller never gets its own input back where the
+program made a fresh value (see rewriting.replace_values).
 
-- `x * 0 -> 0` is wrong in IEEE arithmetic: `inf * 0` and `nan * 0` are nan, not 0. A
-  compiler may not assume its inputs are finite, so the product stays.
-- `inv(inv(x)) -> x` is kept, but note it is exact only in real arithmetic: in floating
-  point `1/(1/x)` can differ from x in the last bit (the rewrite gives the exact x), and
-  for tiny x (|x| < 1/float max), 1/x overflows to inf and 1/(1/x) is 0.
+Floating-point fine print:
+
+- `x * 0 -> 0` is left out on purpose: `inf * 0` and `nan * 0` are nan, not 0. A compiler
+  may not assume its inputs are finite, so the product stays.
+- `inv(inv(x)) -> x` is exact only in real arithmetic: in floating point `1/(1/x)` can
+  differ from x in the last bit (the rewrite gives the exact x), and for tiny x
+  (|x| < 1/float max) 1/x overflows to inf and 1/(1/x) is 0.
 - `x + 0 -> x` turns `-0.0 + 0.0 = +0.0` into -0.0: equal as numbers, differently signed.
 """
 
@@ -37,10 +40,9 @@ from .rewriting import is_filled_with, replace_values, resolve
 
 @dataclass
 class Context:
-    """What a rule may look at besides the node: the graph's nodes by id and its outputs."""
+    """What a rule may look at besides the node: the graph's nodes by id (as rewritten so far)."""
 
     by_id: dict[int, Node]
-    outputs: set[int]
 
     def input(self, node: Node, k: int = 0) -> Node:
         return self.by_id[node.inputs[k]]
@@ -153,7 +155,7 @@ def algebraic_simplification(graph: Graph, rules: list[Rule] | None = None) -> G
     """
     rules = RULES if rules is None else rules
     result = graph.copy()
-    ctx = Context(result.by_id(), set(result.outputs))
+    ctx = Context(result.by_id())
     replacements: dict[int, int] = {}  # node id -> the value that stands for it
     for position, node in enumerate(result.nodes):
         node.inputs = [resolve(replacements, i) for i in node.inputs]

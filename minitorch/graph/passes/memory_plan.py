@@ -9,7 +9,8 @@ buffer its value would live in (`buffer=2`), and the graph carries the whole `Me
   value nobody reads is alive during its own step only.
 - Inputs, params and consts are not planned: the caller (or the compiled plan) owns them.
 - A view (permute, view) aliases its input's storage: it gets no buffer of its own, and
-  its input stays alive as long as the view is read.
+  its input stays alive as long as the view is read. (The executor's `view` of a
+  non-contiguous value makes a contiguous copy first; the plan does not count that copy.)
 - At each step, a value needing `n` bytes takes the smallest free buffer of at least `n`
   bytes (best fit; the space left over is wasted while it lives there) or, if none is free,
   a new buffer of exactly `n` bytes. A buffer is free once the value in it is dead: its
