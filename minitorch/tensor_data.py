@@ -155,6 +155,14 @@ class TensorData:
                 f"{self.max_position()} but storage holds {len(self._storage)} values"
             )
 
+    @classmethod
+    def _unchecked(cls, storage: Storage, shape: Shape, strides: Strides) -> TensorData:
+        """A view of known-good storage/shape/strides, skipping __init__'s checks (hot paths)."""
+        data = cls.__new__(cls)
+        data._storage, data.shape, data.strides = storage, shape, strides
+        data.size, data.dims, data._kernel_args = math.prod(shape), len(shape), None
+        return data
+
     @property
     def dtype(self) -> np.dtype:
         return self._storage.dtype
@@ -215,7 +223,7 @@ class TensorData:
                 f"permute: order {order} is not a rearrangement of the {self.dims} dims of shape {self.shape}"
             )
         # BEGIN ASSIGN2_1
-        return TensorData(
+        return TensorData._unchecked(
             self._storage,
             tuple(self.shape[i] for i in order),
             tuple(self.strides[i] for i in order),
@@ -235,7 +243,7 @@ class TensorData:
                 f"view: tensor of shape {self.shape} with strides {self.strides} is not contiguous; "
                 "call .contiguous() first"
             )
-        return TensorData(self._storage, shape)
+        return TensorData._unchecked(self._storage, shape, strides_from_shape(shape))
 
     def to_numpy(self) -> np.ndarray:
         """A numpy array view with the same shape and strides (in elements -> bytes)."""
@@ -251,7 +259,7 @@ class TensorData:
 def _infer_size(shape: Shape, size: int) -> Shape:
     if shape.count(-1) > 1:
         raise ShapeError(f"view: only one dimension can be -1, got {shape}")
-    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    known = math.prod(s for s in shape if s != -1)
     if known == 0 or size % known:
         raise ShapeError(f"view: cannot infer -1 in {shape} for {size} elements")
     return tuple(size // known if s == -1 else s for s in shape)

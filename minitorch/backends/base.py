@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import events, operators
-from ..tensor_data import ShapeError, TensorData, shape_broadcast
+from ..tensor_data import ShapeError, TensorData, shape_broadcast, strides_from_shape
 
 MapOp = Callable[[TensorData], TensorData]
 ZipOp = Callable[[TensorData, TensorData], TensorData]
@@ -25,7 +25,7 @@ ReduceOp = Callable[[TensorData, int], TensorData]
 
 def empty(shape: tuple[int, ...], dtype: np.dtype) -> TensorData:
     """A fresh contiguous TensorData of `shape` (uninitialised: the kernel writes every element)."""
-    return TensorData(np.empty(math.prod(shape), dtype=dtype), shape)
+    return TensorData._unchecked(np.empty(math.prod(shape), dtype=dtype), shape, strides_from_shape(shape))
 
 
 class TensorBackend:
