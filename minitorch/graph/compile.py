@@ -374,6 +374,20 @@ class CompiledTrainStep:
         self.cache: dict[Any, tuple[Graph, Plan, list[int], list[int], int]] = {}
         self.compile_count = 0
 
+    def graph(self, x: Tensor, y: Tensor) -> Graph:
+        """The optimised training-step graph for inputs shaped like x and y (compiling if needed)."""
+        return self._entry(x, y)[0]
+
+    def plan(self, x: Tensor, y: Tensor) -> Plan:
+        return self._entry(x, y)[1]
+
+    def _entry(self, x: Tensor, y: Tensor) -> tuple[Graph, Plan, list[int], list[int], int]:
+        key = (x.shape, y.shape, x.dtype.name, x.backend.name)
+        if key not in self.cache:
+            self.cache[key] = self._compile(x, y)
+            self.compile_count += 1
+        return self.cache[key]
+
     def __call__(self, x: Tensor, y: Tensor) -> float:
         key = (x.shape, y.shape, x.dtype.name, x.backend.name)
         if key not in self.cache:

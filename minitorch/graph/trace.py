@@ -124,7 +124,7 @@ class SymbolicBackend(TensorBackend):
             return data.node
         key = id(data)
         if key not in self._consts:  # keep `data` alive so its id is not reused
-            value = np.ascontiguousarray(data.to_numpy())
+            value = np.array(data.to_numpy(), copy=True)  # the value at trace time, as jax does
             node = self.graph.add("const", [], data.shape, data.dtype.name, value=value)
             self._consts[key] = (data, node)
         return self._consts[key][1]
