@@ -7,6 +7,10 @@
    and conftest are never used.
 3. Run the tests there in a child process (see runner.py), with time limits, and score from
    the outcomes the child reported over its pipe: each test is worth points / tests of a task.
+
+The reference is the repository this package belongs to. `python -m` imports it from the
+current directory first, so official grading runs from the reference checkout:
+`cd reference && python -m assignments grade /path/to/submission`.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings) 
         root = Path(temporary)
         plugin_dir = install_plugin(root / "plugin")
 
+        # 1. The reference's tests, by task, collected on the reference's own code.
         reference_dir, student_dir = report.reference_dir, report.student_dir
         reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference")
         collection = collect(reference, plugin_dir, packages, settings)
@@ -78,6 +83,7 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings) 
                 result.error = f"no tests collected with marker {result.task.pytest_marker}"
                 report.errors.append(f"task {result.task.id}: {result.error}")
 
+        # 2. The student's code with the reference's tests. 3. Run them, in task order.
         workspace = build_workspace(student_dir, reference_dir, task_list, root / "student")
         tasks_of: dict[str, list[str]] = {}  # node id -> its tasks; ordered by task
         for task in selected:

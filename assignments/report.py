@@ -124,11 +124,12 @@ def write_results_json(report: GradeReport, path: Path) -> None:
     os.replace(temporary, path)
 
 
+_FAILURES_SHOWN = 3  # failing tests listed per task under the table
 _STATUS_STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red"}
 
 
 def print_report(report: GradeReport, console: Console | None = None) -> None:
-    """The score table, then each failing test's first line, then any grader errors."""
+    """The score table, then a few failing tests per task, then any grader errors."""
     console = console or Console()
     table = Table(title=f"Grade of {report.student_dir}")
     for column, justify in [("Task", "left"), ("Title", "left"), ("Tests", "right"),
@@ -145,10 +146,14 @@ def print_report(report: GradeReport, console: Console | None = None) -> None:
         if result.error is not None:
             console.print(f"[bold red]Task {result.task.id}:[/] {escape(result.error)}",
                           highlight=False)
-        for outcome in result.outcomes:
-            if not outcome.passed:
-                gist = escape(_gist(outcome.message))
-                console.print(f"[red]FAILED[/] {escape(outcome.nodeid)}: {gist}", highlight=False)
+        failed = [outcome for outcome in result.outcomes if not outcome.passed]
+        for outcome in failed[:_FAILURES_SHOWN]:
+            gist = escape(_gist(outcome.message))
+            console.print(f"[red]FAILED[/] {escape(outcome.nodeid)}: {gist}", highlight=False)
+        if len(failed) > _FAILURES_SHOWN:
+            more = len(failed) - _FAILURES_SHOWN
+            console.print(f"  ... and {more} more failing tests of task {result.task.id} "
+                          "(all of them are in the results file)", highlight=False)
     for error in report.errors:
         console.print(f"[bold red]Grader error:[/] {escape(error)}", highlight=False)
 

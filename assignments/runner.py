@@ -219,6 +219,7 @@ class TestRun:
     def _follow(self, child: Child, pending: list[str]) -> str | None:
         """Read the child's records until it exits or misses a deadline."""
         watch = _Watch(deadline=time.monotonic() + self.settings.timeout_collect)
+        wanted = set(pending)
         while True:
             records = child.records(watch.deadline)
             now = time.monotonic()
@@ -228,9 +229,9 @@ class TestRun:
                 child.kill()
                 return self._deadline_passed(watch, now)
             for record in records:
-                self._handle(child, watch, record, pending, now)
+                self._handle(child, watch, record, wanted, now)
 
-    def _handle(self, child: Child, watch: _Watch, record: dict, pending: list[str],
+    def _handle(self, child: Child, watch: _Watch, record: dict, wanted: set[str],
                 now: float) -> None:
         event, nodeid = record.get("event"), record.get("nodeid")
         if event == "origins":
@@ -238,10 +239,10 @@ class TestRun:
         elif event == "collect_error":
             watch.collect_errors[str(nodeid)] = str(record.get("message", ""))
         elif event == "collection_done":
-            watch.selected = [n for n in record.get("selected", []) if n in pending]
-            self._fail_uncollected(pending, set(watch.selected), watch.collect_errors)
+            watch.selected = [n for n in record.get("selected", []) if n in wanted]
+            self._fail_uncollected(wanted, set(watch.selected), watch.collect_errors)
             watch.deadline = now + self.settings.timeout_test
-        elif event == "start" and watch.running is None and nodeid in pending \
+        elif event == "start" and watch.running is None and nodeid in wanted \
                 and nodeid not in self.outcomes:
             watch.running, watch.started = nodeid, now
             allowed = min(self.settings.timeout_test, self._task_time_left(nodeid))
@@ -276,10 +277,10 @@ class TestRun:
         self._settle_running(watch, now, False, message)
         return "an earlier test timed out"
 
-    def _fail_uncollected(self, pending: list[str], selected: set[str],
+    def _fail_uncollected(self, wanted: set[str], selected: set[str],
                           errors: Mapping[str, str]) -> None:
         """Tests the child did not collect fail, with their file's collection error if any."""
-        for nodeid in pending:
+        for nodeid in sorted(wanted):
             if nodeid in selected or nodeid in self.outcomes:
                 continue
             path = nodeid.split("::")[0]

@@ -458,7 +458,11 @@ def test_student_version_of_this_repository_fails_every_task(tmp_path: Path) -> 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_this_repository_passes_every_task(tmp_path: Path) -> None:
+def test_this_repository_passes_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The op suite's backend matrix (tests/tensor_strategies.py) narrows to `simple` here: the
+    # tasks' tests are the same, and the fast/cuda kernels have their own tasks (3.x). The
+    # regular test run covers every backend.
+    monkeypatch.setenv("MINITORCH_TEST_BACKENDS", "simple")
     report = grade(REPO, reference_dir=REPO, json_path=tmp_path / "results.json", **GENEROUS)
     assert report.ok, report.errors
     failing = {r.task.id: [(o.nodeid, o.message[:300]) for o in r.outcomes if not o.passed]

@@ -213,9 +213,10 @@ def zip_kernel(
 def sum_run(a: Storage, start: int, n: int, initial: float) -> float:
     """`initial + a[start] + ... + a[start + n - 1]`. fastmath lets LLVM reorder the adds
     into SIMD lanes (a tiny rounding difference, as numpy's pairwise sum also has)."""
+    run = a[start : start + n]  # a slice: indices from 0 up, so no negative-index checks block SIMD
     total = 0.0
-    for j in range(n):
-        total += a[start + j]
+    for j in range(run.shape[0]):
+        total += run[j]
     return initial + total
 
 
@@ -288,13 +289,16 @@ def matmul_kernel(
             acc = np.zeros((ROWS, COLS), dtype=out.dtype)
             for k in range(inner):
                 b_row = b_base + k * b_strides[1]
+                b_seg = b[b_row : b_row + COLS]  # slices index from 0: no negative-index checks
                 for r in range(ROWS):
                     a_ik = a[a_base + (i0 + r) * a_strides[1] + k * a_strides[2]]
                     for c in range(COLS):
-                        acc[r, c] += a_ik * b[b_row + c]
+                        acc[r, c] += a_ik * b_seg[c]
             for r in range(ROWS):
+                out_row = out_base + (i0 + r) * out_strides[1]
+                out_seg = out[out_row : out_row + COLS]
                 for c in range(COLS):
-                    out[out_base + (i0 + r) * out_strides[1] + c] = acc[r, c]
+                    out_seg[c] = acc[r, c]
         else:  # an edge block: one dot product per element
             for r in range(min(ROWS, rows - i0)):
                 for c in range(min(COLS, cols - j0)):
