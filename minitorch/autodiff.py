@@ -121,6 +121,44 @@ class Variable(Protocol):
     def accumulate_derivative(self, d: Any) -> None: ...
 
 
+class GraphValue:
+    """What Scalar and Tensor share as graph nodes: a `history`, and the questions about it.
+
+    No history: a constant. `History()` with no function: a leaf that collects `.grad`.
+    Otherwise: made by `history.last_fn` from `history.inputs`.
+    """
+
+    __slots__ = ()
+    history: History | None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self.history is not None
+
+    def requires_grad_(self, flag: bool = True) -> GraphValue:
+        """Make this value a leaf that collects `.grad` (or, for a leaf, stop)."""
+        if flag and self.history is None:
+            self.history = History()
+        elif not flag and self.history is not None:
+            if not self.is_leaf():
+                raise RuntimeError("requires_grad_(False) only works on leaves; use .detach()")
+            self.history = None
+        return self
+
+    def is_leaf(self) -> bool:
+        """A value made by hand (not by an op) that wants a gradient."""
+        return self.history is not None and self.history.last_fn is None
+
+    def is_constant(self) -> bool:
+        """A value no gradient flows to."""
+        return self.history is None
+
+    @property
+    def parents(self) -> tuple[Any, ...]:
+        """The inputs of the op that made this value (none for leaves and constants)."""
+        return self.history.inputs if self.history is not None else ()
+
+
 def parents(variable: Variable) -> tuple[Variable, ...]:
     """The inputs of the function that produced `variable` (none for a leaf)."""
     history = variable.history

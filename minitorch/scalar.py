@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Iterable
 from typing import Any, Union
 
-from .autodiff import History, backpropagate, new_id
+from .autodiff import GraphValue, History, backpropagate, new_id
 from .scalar_functions import (
     EQ,
     LT,
@@ -48,7 +48,7 @@ def _check_number(value: Any, op: str) -> float:
     return float(value)
 
 
-class Scalar:
+class Scalar(GraphValue):
     """A float in a computation graph.
 
     `data` is the number, `grad` the accumulated d(output)/d(this) after `backward()`
@@ -79,30 +79,6 @@ class Scalar:
         return out
 
     # -- the Variable protocol the engine uses ---------------------------------
-
-    @property
-    def requires_grad(self) -> bool:
-        return self.history is not None
-
-    def requires_grad_(self, flag: bool = True) -> Scalar:
-        """Make this leaf track gradients (or stop tracking)."""
-        if flag and self.history is None:
-            self.history = History()
-        elif not flag and self.is_leaf():
-            self.history = None
-        return self
-
-    def is_leaf(self) -> bool:
-        """A value made by hand (not by an op) that wants a gradient."""
-        return self.history is not None and self.history.last_fn is None
-
-    def is_constant(self) -> bool:
-        """A value no gradient flows to."""
-        return self.history is None
-
-    @property
-    def parents(self) -> tuple[Scalar, ...]:
-        return self.history.inputs if self.history is not None else ()
 
     def accumulate_derivative(self, d: float) -> None:
         """Leaves sum the gradient from every path: `grad += d`."""

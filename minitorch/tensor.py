@@ -18,7 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import backends
-from .autodiff import History, backpropagate, new_id
+from .autodiff import GraphValue, History, backpropagate, new_id
 from .backends.base import TensorBackend
 from .tensor_data import ShapeError, TensorData, resolve_dtype
 from .tensor_functions import (
@@ -56,7 +56,7 @@ class BackendOps:
         return call
 
 
-class Tensor:
+class Tensor(GraphValue):
     """An n-d array of float64 (default) or float32 that can differentiate."""
 
     def __init__(
@@ -131,30 +131,6 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self._tensor.dtype
-
-    @property
-    def requires_grad(self) -> bool:
-        return self.history is not None
-
-    def requires_grad_(self, flag: bool = True) -> Tensor:
-        """Make this tensor a leaf that collects `.grad` (or stop)."""
-        if flag and self.history is None:
-            self.history = History()
-        elif not flag:
-            if not self.is_leaf() and self.history is not None:
-                raise RuntimeError("requires_grad_(False) only works on leaves; use .detach()")
-            self.history = None
-        return self
-
-    def is_leaf(self) -> bool:
-        return self.history is not None and self.history.last_fn is None
-
-    def is_constant(self) -> bool:
-        return self.history is None
-
-    @property
-    def parents(self) -> tuple[Tensor, ...]:
-        return self.history.inputs if self.history is not None else ()
 
     # -- conversion ---------------------------------------------------------------
 
