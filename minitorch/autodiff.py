@@ -259,12 +259,12 @@ class BackwardStep:
         self.reporting = reporting
         self.contributions: dict[int, list[tuple[int, Any]]] = {}  # node -> (child, grad sent)
 
-    def chain_rule(self, node: Variable, d_node: Any) -> list[tuple[Variable, Any]]:
+    def chain_rule(self, node: Variable, d_node: Any) -> Iterable[tuple[Variable, Any]]:
         ctx = node.history.ctx
-        if ctx is not None:
-            ctx.check_not_freed()
+        if ctx is not None and ctx.freed:
+            ctx.check_not_freed()  # raises, with the explanation
         if not self.reporting:
-            return list(node.chain_rule(d_node))
+            return node.chain_rule(d_node)
         local = node.local_derivatives()
         with events.running_op(f"{node.history.last_fn.op_name()}.backward"):
             sent = list(node.chain_rule(d_node))

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import operators
-from .autodiff import Context, History, is_grad_enabled
-from . import events
+from . import autodiff, events, operators
+from .autodiff import Context, History
 
 if TYPE_CHECKING:
     from .scalar import Scalar, ScalarLike
@@ -30,11 +29,11 @@ class ScalarFunction:
 
     @classmethod
     def apply(cls, *values: ScalarLike) -> Scalar:
-        from .scalar import Scalar, as_scalar
-
+        # `scalar` imports this module, so its names are looked up here at call time.
+        Scalar, as_scalar = scalar.Scalar, scalar.as_scalar
         inputs = tuple([v if type(v) is Scalar else as_scalar(v, cls.__name__) for v in values])
-        needs_grad = is_grad_enabled() and any([x.history is not None for x in inputs])
-        ctx = Context(no_grad=not needs_grad)
+        needs_grad = autodiff._grad_enabled and any([x.history is not None for x in inputs])
+        ctx = Context(not needs_grad)
         result = cls.forward(ctx, *[x.data for x in inputs])
         output = Scalar.from_op(result, History(cls, ctx, inputs) if needs_grad else None)
         if events.LISTENERS:
@@ -221,3 +220,6 @@ class EQ(ScalarFunction):
         # BEGIN ASSIGN1_3
         return 0.0, 0.0
         # END ASSIGN1_3
+
+
+from . import scalar  # noqa: E402 - after the Functions, which scalar.py imports
