@@ -254,10 +254,6 @@ def reduce_kernel(
 
 # ## Task 3.2 — parallel matrix multiply
 
-# Each parallel task computes a ROWS × COLS block of `out` whose sums stay in CPU registers
-# for the whole k loop: per k it loads COLS values of `b` once and uses each for ROWS rows.
-ROWS, COLS = 4, 8
-
 
 @njit(parallel=True, cache=True, fastmath=True)
 def matmul_kernel(
@@ -265,49 +261,33 @@ def matmul_kernel(
     a: Storage, a_shape: Index, a_strides: Index,
     b: Storage, b_shape: Index, b_strides: Index,
 ) -> None:
-    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over output blocks.
+    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over rows of `out`.
 
     `b` and `out` must have unit stride along their last dim (`FastKernels.matmul` makes
-    sure). The block's ROWS × COLS partial sums live in a small fixed-size array that the
-    compiler keeps in registers; the innermost loop over COLS contiguous columns of `b`
-    vectorises. Blocks at the right and bottom edges take a plain loop.
+    sure). Loop order i-k-j: for each k, the row `b[k, :]` scaled by `a[i, k]` is added to
+    an accumulator row. The inner loop walks two contiguous rows — taken as slices, so
+    indices start at 0 and Numba adds no negative-index checks — and vectorises; `a[i, k]`
+    stays in a register.
     """
     # BEGIN ASSIGN3_2
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
     inner = a_shape[2]
-    row_blocks = (rows + ROWS - 1) // ROWS
-    col_blocks = (cols + COLS - 1) // COLS
-    for block in prange(batches * row_blocks * col_blocks):
-        n = block // (row_blocks * col_blocks)
-        rest = block - n * row_blocks * col_blocks
-        i0 = (rest // col_blocks) * ROWS
-        j0 = (rest % col_blocks) * COLS
-        a_base = (n if a_shape[0] > 1 else 0) * a_strides[0]
-        b_base = (n if b_shape[0] > 1 else 0) * b_strides[0] + j0
-        out_base = n * out_strides[0] + j0
-        if i0 + ROWS <= rows and j0 + COLS <= cols:  # a full block: register accumulators
-            acc = np.zeros((ROWS, COLS), dtype=out.dtype)
-            for k in range(inner):
-                b_row = b_base + k * b_strides[1]
-                b_seg = b[b_row : b_row + COLS]  # slices index from 0: no negative-index checks
-                for r in range(ROWS):
-                    a_ik = a[a_base + (i0 + r) * a_strides[1] + k * a_strides[2]]
-                    for c in range(COLS):
-                        acc[r, c] += a_ik * b_seg[c]
-            for r in range(ROWS):
-                out_row = out_base + (i0 + r) * out_strides[1]
-                out_seg = out[out_row : out_row + COLS]
-                for c in range(COLS):
-                    out_seg[c] = acc[r, c]
-        else:  # an edge block: one dot product per element
-            for r in range(min(ROWS, rows - i0)):
-                for c in range(min(COLS, cols - j0)):
-                    total = 0.0
-                    for k in range(inner):
-                        total += a[a_base + (i0 + r) * a_strides[1] + k * a_strides[2]] * b[
-                            b_base + k * b_strides[1] + c
-                        ]
-                    out[out_base + (i0 + r) * out_strides[1] + c] = total
+    for row in prange(batches * rows):
+        n = row // rows
+        i = row - n * rows
+        a_base = (n if a_shape[0] > 1 else 0) * a_strides[0] + i * a_strides[1]
+        b_base = (n if b_shape[0] > 1 else 0) * b_strides[0]
+        acc = np.zeros(cols, dtype=out.dtype)
+        for k in range(inner):
+            a_ik = a[a_base + k * a_strides[2]]
+            start = b_base + k * b_strides[1]
+            b_row = b[start : start + cols]  # a slice (see the docstring): this loop vectorises
+            for j in range(cols):
+                acc[j] += a_ik * b_row[j]
+        start = n * out_strides[0] + i * out_strides[1]
+        out_row = out[start : start + cols]
+        for j in range(cols):
+            out_row[j] = acc[j]
     # END ASSIGN3_2
 
 
