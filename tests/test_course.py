@@ -126,7 +126,7 @@ def test_chapter_fences_are_tagged(chapter: Path) -> None:
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=_ids(CHAPTERS))
 def test_chapter_blocks_match_pytest_markdown_docs(chapter: Path) -> None:
     """Our runner and `pytest --markdown-docs` see exactly the same blocks."""
-    plugin = pytest.importorskip("pytest_markdown_docs.plugin")
+    from pytest_markdown_docs import plugin  # the dev extra installs it: a failure, not a skip
     from markdown_it import MarkdownIt
 
     theirs = [
@@ -144,8 +144,8 @@ def test_chapter_blocks_match_pytest_markdown_docs(chapter: Path) -> None:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs(notebook: Path) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     # One extra cell (in memory only) reports which Python the kernel runs.
@@ -176,7 +176,7 @@ def test_notebook_runs(notebook: Path) -> None:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_is_stored_clean(notebook: Path) -> None:
     """Notebooks are committed without outputs, so diffs show only what a person wrote."""
-    nbformat = pytest.importorskip("nbformat")
+    import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     nbformat.validate(nb)

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("textual")
 
 import minitorch
 from minitorch import Recording, Scalar, nn

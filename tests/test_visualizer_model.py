@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -312,9 +311,7 @@ def test_ten_thousand_node_chain_without_recursion() -> None:
     for _ in range(10_000):
         y = y + 1.0
     assert sys.getrecursionlimit() < 10_000  # so a recursive walk would fail
-    start = time.perf_counter()
     model = GraphModel.from_value(y)
-    assert time.perf_counter() - start < 10.0
     assert len(model.nodes) == 20_001  # x, 10,000 constants, 10,000 Adds
     forward = [s for s in model.steps if s.phase == "forward"]
     assert (
