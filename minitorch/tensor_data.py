@@ -186,11 +186,7 @@ class TensorData:
     def tuple(self) -> tuple[Storage, Index, Index]:
         """(storage, shape, strides) as arrays: what kernels take (built once, then reused)."""
         if self._kernel_args is None:
-            self._kernel_args = (
-                self._storage,
-                np.array(self.shape, dtype=np.int64),
-                np.array(self.strides, dtype=np.int64),
-            )
+            self._kernel_args = (self._storage, *_index_arrays(self.shape, self.strides))
         return self._kernel_args
 
     def index(self, index: int | Sequence[int]) -> int:
@@ -254,6 +250,21 @@ class TensorData:
 
     def __repr__(self) -> str:
         return f"TensorData(shape={self.shape}, strides={self.strides}, dtype={self.dtype})"
+
+
+_INDEX_ARRAYS: dict[tuple[Shape, Strides], tuple[Index, Index]] = {}
+
+
+def _index_arrays(shape: Shape, strides: Strides) -> tuple[Index, Index]:
+    """Shape and strides as int64 arrays, shared by every tensor of that layout (kernels only
+    read them), so a kernel launch does not build two new arrays each time."""
+    key = (shape, strides)
+    arrays = _INDEX_ARRAYS.get(key)
+    if arrays is None:
+        if len(_INDEX_ARRAYS) > 4096:  # a bound, for programs that see endless shapes
+            _INDEX_ARRAYS.clear()
+        arrays = _INDEX_ARRAYS[key] = (np.array(shape, dtype=np.int64), np.array(strides, dtype=np.int64))
+    return arrays
 
 
 def _infer_size(shape: Shape, size: int) -> Shape:
