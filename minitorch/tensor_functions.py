@@ -185,32 +185,31 @@ class Exp(Function):
         # END ASSIGN2_5
 
 
-class LT(Function):
-    """$f(x, y) = [x < y]$;  zero derivatives"""
+class Comparison(Function):
+    """A 0/1-valued comparison: flat almost everywhere, so both derivatives are zero."""
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        a_shape, b_shape = ctx.saved_values
+        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
+
+
+class LT(Comparison):
+    """$f(x, y) = [x < y]$"""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a.shape, b.shape)
         return a.f.lt_zip(a, b)
 
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        a_shape, b_shape = ctx.saved_values
-        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
 
-
-class EQ(Function):
-    """$f(x, y) = [x = y]$;  zero derivatives"""
+class EQ(Comparison):
+    """$f(x, y) = [x = y]$"""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a.shape, b.shape)
         return a.f.eq_zip(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
-        a_shape, b_shape = ctx.saved_values
-        return grad_output.zeros(a_shape), grad_output.zeros(b_shape)
 
 
 class IsClose(Function):

@@ -17,6 +17,9 @@ import pytest
 
 import minitorch
 
+from . import backend_pairs
+from .backend_pairs import BINARY, UNARY
+
 # map and zip compute the same IEEE operations per element as simple (in float64, then
 # rounded to the output dtype). reduce folds as a tree, not left to right, so sums
 # reassociate; matmul's tiles reassociate the k-sum and float32 accumulates in float32.
@@ -40,32 +43,13 @@ def quick_simulator_thread_switching() -> Iterator[None]:
     sys.setswitchinterval(previous)
 
 
-def pair(shape, seed, dtype="float64", positive=False, permute=None):
-    """The same random values on both backends (optionally permuted: a non-contiguous view)."""
-    values = np.random.default_rng(seed).uniform(0.1 if positive else -2.0, 2.0, size=shape)
-    out = []
-    for backend in ("simple", "cuda"):
-        t = minitorch.tensor(values, backend=backend, dtype=dtype)
-        out.append(t.permute(*permute) if permute else t)
-    return out
+def pair(shape, seed, dtype="float64", positive=False, permute=None):  # noqa: ANN001, ANN201
+    """The same random values on `simple` and `cuda`."""
+    return backend_pairs.pair(shape, seed, "cuda", dtype, positive, permute)
 
 
 def assert_same(simple: minitorch.Tensor, cuda: minitorch.Tensor, tol: float) -> None:
-    assert cuda.backend.name == "cuda"
-    assert cuda.shape == simple.shape and cuda.dtype == simple.dtype
-    np.testing.assert_allclose(cuda.numpy(), simple.numpy(), rtol=tol, atol=tol)
-
-
-UNARY = {
-    "neg": lambda t: -t, "exp": lambda t: t.exp(), "log": lambda t: t.log(),
-    "sigmoid": lambda t: t.sigmoid(), "relu": lambda t: t.relu(), "inv": lambda t: 1.0 / t,
-    "contiguous": lambda t: t.contiguous(),
-}
-BINARY = {
-    "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "sub": lambda a, b: a - b,
-    "div": lambda a, b: a / b, "lt": lambda a, b: a < b, "eq": lambda a, b: a == b,
-    "is_close": lambda a, b: a.is_close(b),
-}
+    backend_pairs.assert_same(simple, cuda, tol, backend="cuda")
 
 
 # ## Task 3.3 — map, zip, reduce

@@ -11,6 +11,9 @@ import pytest
 
 import minitorch
 
+from . import backend_pairs
+from .backend_pairs import BINARY, UNARY
+
 # fast computes the same IEEE operations in the same order per element, except matmul
 # (fastmath may reassociate the k-sum): hence a tolerance, stated here.
 TOL = {"float64": 1e-12, "float32": 1e-5}
@@ -18,30 +21,12 @@ MATMUL_TOL = {"float64": 1e-10, "float32": 1e-4}
 
 
 def pair(shape, seed, dtype="float64", positive=False, permute=None):  # noqa: ANN001, ANN201
-    """The same random values on both backends (optionally permuted: a non-contiguous view)."""
-    values = np.random.default_rng(seed).uniform(0.1 if positive else -2.0, 2.0, size=shape)
-    out = []
-    for backend in ("simple", "fast"):
-        t = minitorch.tensor(values, backend=backend, dtype=dtype)
-        out.append(t.permute(*permute) if permute else t)
-    return out
+    """The same random values on `simple` and `fast`."""
+    return backend_pairs.pair(shape, seed, "fast", dtype, positive, permute)
 
 
 def assert_same(simple: minitorch.Tensor, fast: minitorch.Tensor, tol: float) -> None:
-    assert fast.shape == simple.shape and fast.dtype == simple.dtype
-    np.testing.assert_allclose(fast.numpy(), simple.numpy(), rtol=tol, atol=tol)
-
-
-UNARY = {
-    "neg": lambda t: -t, "exp": lambda t: t.exp(), "log": lambda t: t.log(),
-    "sigmoid": lambda t: t.sigmoid(), "relu": lambda t: t.relu(), "inv": lambda t: 1.0 / t,
-    "contiguous": lambda t: t.contiguous(),
-}
-BINARY = {
-    "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "sub": lambda a, b: a - b,
-    "div": lambda a, b: a / b, "lt": lambda a, b: a < b, "eq": lambda a, b: a == b,
-    "is_close": lambda a, b: a.is_close(b),
-}
+    backend_pairs.assert_same(simple, fast, tol, backend="fast")
 
 
 @pytest.mark.task3_1
