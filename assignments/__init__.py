@@ -24,8 +24,23 @@ from .tasklist import (
 )
 
 __all__ = [
-    "REPO_ROOT", "GradeReport", "GraderError", "Outcome", "StudentVersionError", "Task",
-    "TaskList", "TaskListError", "TaskResult", "build_student_version", "grade", "load_task_list",
-    "make_student_version", "print_report", "pytest_marker", "source_marker", "stub_regions",
-    "task_id_from_marker", "write_results_json",
+    "REPO_ROOT",
+    "GradeReport",
+    "GraderError",
+    "Outcome",
+    "StudentVersionError",
+    "Task",
+    "TaskList",
+    "TaskListError",
+    "TaskResult",
+    "build_student_version",
+    "grade",
+    "load_task_list",
+    "make_student_version",
+    "print_report",
+    "pytest_marker",
+    "source_marker",
+    "stub_regions",
+    "task_id_from_marker",
+    "write_results_json",
 ]

@@ -35,22 +35,45 @@ def _parser() -> argparse.ArgumentParser:
     student.set_defaults(command=_student)
 
     grader = commands.add_parser("grade", help="grade a checkout with the reference tests")
-    grader.add_argument("student_dir", type=Path, nargs="?", default=Path("."), metavar="REPO_DIR",
-                        help="the checkout to grade (default: the current directory)")
-    grader.add_argument("--task", action="append", dest="tasks", metavar="ID",
-                        help="grade only this task, e.g. 1.2 (repeatable; default: all)")
-    grader.add_argument("--json", type=Path, default=Path("results.json"), dest="json_path",
-                        help="Gradescope results file to write (default: results.json)")
-    grader.add_argument("--timeout-test", type=float, default=60.0, metavar="S",
-                        help="seconds one test may run (default: 60)")
-    grader.add_argument("--timeout-task", type=float, default=600.0, metavar="S",
-                        help="seconds all tests of one task may run together (default: 600)")
-    grader.add_argument("--fail-fast", action="store_true",
-                        help="stop each task at its first failing test (a quick check)")
-    grader.add_argument("--shrink", action="store_true",
-                        help="let Hypothesis minimise failing examples (slower)")
-    grader.add_argument("--reference", type=Path, default=REPO_ROOT,
-                        help="reference repository whose tests grade (default: this one)")
+    grader.add_argument(
+        "student_dir",
+        type=Path,
+        nargs="?",
+        default=Path("."),
+        metavar="REPO_DIR",
+        help="the checkout to grade (default: the current directory)",
+    )
+    grader.add_argument(
+        "--task",
+        action="append",
+        dest="tasks",
+        metavar="ID",
+        help="grade only this task, e.g. 1.2 (repeatable; default: all)",
+    )
+    grader.add_argument(
+        "--json",
+        type=Path,
+        default=Path("results.json"),
+        dest="json_path",
+        help="Gradescope results file to write (default: results.json)",
+    )
+    grader.add_argument(
+        "--timeout-test", type=float, default=60.0, metavar="S", help="seconds one test may run (default: 60)"
+    )
+    grader.add_argument(
+        "--timeout-task",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="seconds all tests of one task may run together (default: 600)",
+    )
+    grader.add_argument(
+        "--fail-fast", action="store_true", help="stop each task at its first failing test (a quick check)"
+    )
+    grader.add_argument("--shrink", action="store_true", help="let Hypothesis minimise failing examples (slower)")
+    grader.add_argument(
+        "--reference", type=Path, default=REPO_ROOT, help="reference repository whose tests grade (default: this one)"
+    )
     grader.set_defaults(command=_grade)
     return parser
 
@@ -65,8 +88,9 @@ def _tasks(args: argparse.Namespace) -> int:
     for column in ("Task", "Title", "Points", "Chapter", "Markers"):
         table.add_column(column)
     for task in task_list.tasks:
-        table.add_row(task.id, task.title, f"{task.points:g}", task.chapter,
-                      f"{task.source_marker} / {task.pytest_marker}")
+        table.add_row(
+            task.id, task.title, f"{task.points:g}", task.chapter, f"{task.source_marker} / {task.pytest_marker}"
+        )
     Console().print(table)
     return 0
 
@@ -78,17 +102,23 @@ def _student(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     regions = sum(build.regions.values())
-    print(f"Wrote {len(build.files)} files to {build.out}; stubbed {regions} regions "
-          f"in {len(build.stubbed)} files.")
+    print(f"Wrote {len(build.files)} files to {build.out}; stubbed {regions} regions in {len(build.stubbed)} files.")
     for task_id in build.tasks_without_regions:
         print(f"warning: task {task_id} has no marked region", file=sys.stderr)
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
-    report = grade(args.student_dir, reference_dir=args.reference, tasks=args.tasks,
-                   timeout_test=args.timeout_test, timeout_task=args.timeout_task,
-                   json_path=args.json_path, shrink=args.shrink, fail_fast=args.fail_fast)
+    report = grade(
+        args.student_dir,
+        reference_dir=args.reference,
+        tasks=args.tasks,
+        timeout_test=args.timeout_test,
+        timeout_task=args.timeout_task,
+        json_path=args.json_path,
+        shrink=args.shrink,
+        fail_fast=args.fail_fast,
+    )
     print_report(report)
     print(f"Wrote {args.json_path}")
     return 0 if report.ok else 1

@@ -65,24 +65,57 @@ def _child_environment(workspace: Path, plugin_dir: Path, **settings: str) -> di
 class Child:
     """A running pytest child. `mode` is "collect" or "run" (see reporter.py)."""
 
-    def __init__(self, workspace: Path, plugin_dir: Path, mode: str, args: list[str],
-                 packages: Iterable[str], plan_file: Path | None = None,
-                 python: str = sys.executable, shrink: bool = True) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        plugin_dir: Path,
+        mode: str,
+        args: list[str],
+        packages: Iterable[str],
+        plan_file: Path | None = None,
+        python: str = sys.executable,
+        shrink: bool = True,
+    ) -> None:
         self.workspace = workspace
         self.token = secrets.token_hex(16)
         self._fd, write_fd = os.pipe()
-        env = _child_environment(workspace, plugin_dir, fd=str(write_fd), token=self.token,
-                                 mode=mode, plan=str(plan_file or ""),
-                                 packages=",".join(packages), shrink=str(int(shrink)))
-        command = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider",
-                   f"--rootdir={workspace}", "--continue-on-collection-errors",
-                   "--tb=short", "-q", *args]
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        env = _child_environment(
+            workspace,
+            plugin_dir,
+            fd=str(write_fd),
+            token=self.token,
+            mode=mode,
+            plan=str(plan_file or ""),
+            packages=",".join(packages),
+            shrink=str(int(shrink)),
+        )
+        command = [
+            python,
+            "-m",
+            "pytest",
+            "-p",
+            PLUGIN,
+            "-p",
+            "no:cacheprovider",
+            f"--rootdir={workspace}",
+            "--continue-on-collection-errors",
+            "--tb=short",
+            "-q",
+            *args,
+        ]
+        self.log = tempfile.TemporaryFile()  # closed by close()
         try:
             self.process = subprocess.Popen(
-                command, cwd=workspace, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-                stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
-                preexec_fn=_die_with_parent)  # noqa: PLW1509 - one prctl call, no locks
+                command,
+                cwd=workspace,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )  # one prctl call, no locks
         except OSError:
             os.close(self._fd)
             self.log.close()
@@ -144,8 +177,10 @@ class Child:
         workspace = self.workspace.resolve()
         for package, origin in record.get("origins", {}).items():
             if origin is None or not Path(origin).resolve().is_relative_to(workspace):
-                raise GraderError(f"in the test process, package {package!r} resolves to "
-                                  f"{origin}, outside the grading workspace {workspace}")
+                raise GraderError(
+                    f"in the test process, package {package!r} resolves to "
+                    f"{origin}, outside the grading workspace {workspace}"
+                )
 
     def kill(self) -> None:
         """Kill the child and everything it started (its process group)."""
@@ -162,7 +197,7 @@ class Child:
         self.log.close()
 
     def exit_description(self) -> str:
-        """"exit code 3" or "signal SIGSEGV"."""
+        """ "exit code 3" or "signal SIGSEGV"."""
         code = self.process.wait()
         if code >= 0:
             return f"exit code {code}"
@@ -178,5 +213,5 @@ class Child:
         text = self.log.read().decode(errors="replace").strip()
         fatal = text.rfind("Fatal Python error")
         if fatal >= 0:
-            return text[fatal:fatal + chars] + ("\n..." if len(text) > fatal + chars else "")
+            return text[fatal : fatal + chars] + ("\n..." if len(text) > fatal + chars else "")
         return text if len(text) <= chars else "..." + text[-chars:]

@@ -32,13 +32,21 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypo
 
 # Stands in for a code directory the student's checkout lacks, so that `import` fails instead
 # of finding the reference's copy (the reference may be installed in the environment).
-_MISSING_PACKAGE = '''raise ImportError("{name}/ is missing from the submission")\n'''
+_MISSING_PACKAGE = """raise ImportError("{name}/ is missing from the submission")\n"""
 
 
-def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[str] | None = None,
-          timeout_test: float = 60.0, timeout_task: float = 600.0, timeout_collect: float = 120.0,
-          json_path: Path | None = None, shrink: bool = False, fail_fast: bool = False,
-          python: str = sys.executable) -> GradeReport:
+def grade(
+    student_dir: Path,
+    reference_dir: Path = REPO_ROOT,
+    tasks: Iterable[str] | None = None,
+    timeout_test: float = 60.0,
+    timeout_task: float = 600.0,
+    timeout_collect: float = 120.0,
+    json_path: Path | None = None,
+    shrink: bool = False,
+    fail_fast: bool = False,
+    python: str = sys.executable,
+) -> GradeReport:
     """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
 
     `tasks` limits grading to these task ids; the timeouts are in seconds; `shrink` lets
@@ -53,7 +61,7 @@ def grade(student_dir: Path, reference_dir: Path = REPO_ROOT, tasks: Iterable[st
         _grade(report, None if tasks is None else list(tasks), settings)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
-    except Exception:  # noqa: BLE001 - a grader bug: keep its traceback for whoever fixes it
+    except Exception:  # a grader bug: keep its traceback for whoever fixes it
         report.errors.append("unexpected grader failure:\n" + traceback.format_exc())
     report.seconds = time.monotonic() - start
     if json_path is not None:
@@ -89,8 +97,9 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings) 
         for task in selected:
             for nodeid in tests[task.id]:
                 tasks_of.setdefault(nodeid, []).append(task.id)
-        outcomes = TestRun(workspace, plugin_dir, list(tasks_of), tasks_of, packages, settings,
-                           protected=task_list.reference_paths).run()
+        outcomes = TestRun(
+            workspace, plugin_dir, list(tasks_of), tasks_of, packages, settings, protected=task_list.reference_paths
+        ).run()
         for result in report.tasks:
             if result.error is None:
                 result.outcomes = [outcomes[n] for n in tests[result.task.id]]
@@ -98,9 +107,10 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings) 
 
 def tests_by_task(collection: Collection, tasks: Iterable[Task]) -> dict[str, list[str]]:
     """Task id -> node ids of the collected tests carrying its pytest marker."""
-    return {task.id: [nodeid for nodeid, markers in collection.markers.items()
-                      if task.pytest_marker in markers]
-            for task in tasks}
+    return {
+        task.id: [nodeid for nodeid, markers in collection.markers.items() if task.pytest_marker in markers]
+        for task in tasks
+    }
 
 
 def _packages(reference: Path, task_list: TaskList) -> list[str]:

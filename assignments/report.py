@@ -132,28 +132,39 @@ def print_report(report: GradeReport, console: Console | None = None) -> None:
     """The score table, then a few failing tests per task, then any grader errors."""
     console = console or Console()
     table = Table(title=f"Grade of {report.student_dir}")
-    for column, justify in [("Task", "left"), ("Title", "left"), ("Tests", "right"),
-                            ("Points", "right"), ("Status", "left")]:
+    for column, justify in [
+        ("Task", "left"),
+        ("Title", "left"),
+        ("Tests", "right"),
+        ("Points", "right"),
+        ("Status", "left"),
+    ]:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for result in report.tasks:
         style = _STATUS_STYLE[result.status]
-        table.add_row(result.task.id, result.task.title, f"{result.passed}/{result.total}",
-                      f"{result.score:.3g}/{result.task.points:g}", f"[{style}]{result.status}[/]")
+        table.add_row(
+            result.task.id,
+            result.task.title,
+            f"{result.passed}/{result.total}",
+            f"{result.score:.3g}/{result.task.points:g}",
+            f"[{style}]{result.status}[/]",
+        )
     table.add_section()
     table.add_row("", "Total", "", f"{report.score:.4g}/{report.max_score:g}", "")
     console.print(table)
     for result in report.tasks:
         if result.error is not None:
-            console.print(f"[bold red]Task {result.task.id}:[/] {escape(result.error)}",
-                          highlight=False)
+            console.print(f"[bold red]Task {result.task.id}:[/] {escape(result.error)}", highlight=False)
         failed = [outcome for outcome in result.outcomes if not outcome.passed]
         for outcome in failed[:_FAILURES_SHOWN]:
             gist = escape(_gist(outcome.message))
             console.print(f"[red]FAILED[/] {escape(outcome.nodeid)}: {gist}", highlight=False)
         if len(failed) > _FAILURES_SHOWN:
             more = len(failed) - _FAILURES_SHOWN
-            console.print(f"  ... and {more} more failing tests of task {result.task.id} "
-                          "(all of them are in the results file)", highlight=False)
+            console.print(
+                f"  ... and {more} more failing tests of task {result.task.id} (all of them are in the results file)",
+                highlight=False,
+            )
     for error in report.errors:
         console.print(f"[bold red]Grader error:[/] {escape(error)}", highlight=False)
 

@@ -50,7 +50,7 @@ def _send(event: str, **fields: object) -> None:
     """Write one record to the pipe."""
     data = (json.dumps({"token": _TOKEN, "event": event, **fields}) + "\n").encode()
     while data:
-        data = data[os.write(_FD, data):]
+        data = data[os.write(_FD, data) :]
 
 
 def _origin(package: str) -> str | None:
@@ -160,6 +160,10 @@ def pytest_runtest_logfinish(nodeid: str) -> None:
     passed = bool(_current["call_passed"]) and _current["problem"] is None
     if not passed:
         _failed_tasks.update(_plan["tasks"].get(nodeid, []))
-    _send("finish", nodeid=nodeid, outcome="passed" if passed else "failed",
-          message="" if passed else str(_current["problem"] or "did not run"),
-          duration=time.monotonic() - float(_current["start"]))  # type: ignore[arg-type]
+    _send(
+        "finish",
+        nodeid=nodeid,
+        outcome="passed" if passed else "failed",
+        message="" if passed else str(_current["problem"] or "did not run"),
+        duration=time.monotonic() - float(_current["start"]),
+    )  # type: ignore[arg-type]

@@ -65,11 +65,9 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def collect(workspace: Path, plugin_dir: Path, packages: Iterable[str],
-            settings: Settings) -> Collection:
+def collect(workspace: Path, plugin_dir: Path, packages: Iterable[str], settings: Settings) -> Collection:
     """Collect the tests of `workspace` (the reference's), with their markers, in one child."""
-    child = Child(workspace, plugin_dir, "collect", ["--collect-only"], packages,
-                  python=settings.python)
+    child = Child(workspace, plugin_dir, "collect", ["--collect-only"], packages, python=settings.python)
     collection = Collection()
     timeout = settings.timeout_collect
     deadline = time.monotonic() + timeout
@@ -79,8 +77,9 @@ def collect(workspace: Path, plugin_dir: Path, packages: Iterable[str],
             if records == []:
                 raise GraderError(f"collecting the reference tests took over {_seconds(timeout)}")
             if records is None:
-                raise GraderError(f"collecting the reference tests failed "
-                                  f"({child.exit_description()}):\n{child.output_tail()}")
+                raise GraderError(
+                    f"collecting the reference tests failed ({child.exit_description()}):\n{child.output_tail()}"
+                )
             for record in records:
                 event = record.get("event")
                 if event == "origins":
@@ -122,9 +121,16 @@ class TestRun:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, workspace: Path, plugin_dir: Path, tests: list[str],
-                 tasks_of: Mapping[str, list[str]], packages: Iterable[str],
-                 settings: Settings, protected: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        plugin_dir: Path,
+        tests: list[str],
+        tasks_of: Mapping[str, list[str]],
+        packages: Iterable[str],
+        settings: Settings,
+        protected: Iterable[str] = (),
+    ) -> None:
         """`tests`: node ids in running order; `tasks_of`: node id -> its task ids;
         `protected`: reference paths in the workspace that must not change."""
         self.workspace, self.plugin_dir = workspace, plugin_dir
@@ -143,8 +149,10 @@ class TestRun:
             settled = len(self.outcomes)
             reason = self._run_child(pending)
             if fingerprint(self.workspace, self.protected) != self._baseline:
-                self._void(f"the reference files in the grading workspace "
-                           f"({', '.join(self.protected)}) were modified while tests ran")
+                self._void(
+                    f"the reference files in the grading workspace "
+                    f"({', '.join(self.protected)}) were modified while tests ran"
+                )
                 break
             pending = self._pending()
             if pending and len(self.outcomes) == settled:
@@ -158,8 +166,9 @@ class TestRun:
     def _pending(self) -> list[str]:
         """Tests without an outcome. Those of tasks out of time, or (fail_fast) of tasks that
         failed already, fail here without running."""
-        failed = {task for outcome in self.outcomes.values() if not outcome.passed
-                  for task in self.tasks_of[outcome.nodeid]}
+        failed = {
+            task for outcome in self.outcomes.values() if not outcome.passed for task in self.tasks_of[outcome.nodeid]
+        }
         for nodeid in self.tests:
             if nodeid in self.outcomes:
                 continue
@@ -172,8 +181,7 @@ class TestRun:
 
     def _task_time_left(self, nodeid: str) -> float:
         limit = self.settings.timeout_task
-        return min((limit - self.task_time.get(t, 0.0) for t in self.tasks_of[nodeid]),
-                   default=limit)
+        return min((limit - self.task_time.get(t, 0.0) for t in self.tasks_of[nodeid]), default=limit)
 
     def _out_of_time(self, nodeid: str) -> str:
         tasks = ", ".join(self.tasks_of[nodeid])
@@ -203,13 +211,20 @@ class TestRun:
 
     def _run_child(self, pending: list[str]) -> str | None:
         """Run `pending` in one child until it ends; return why it ended early, if it did."""
-        plan = {"tests": pending, "tasks": {n: self.tasks_of[n] for n in pending},
-                "fail_fast": self.settings.fail_fast}
+        plan = {"tests": pending, "tasks": {n: self.tasks_of[n] for n in pending}, "fail_fast": self.settings.fail_fast}
         plan_file = self.workspace.parent / f"plan-{secrets.token_hex(4)}.json"
         plan_file.write_text(json.dumps(plan), encoding="utf-8")
         files = sorted({nodeid.split("::")[0] for nodeid in pending})
-        child = Child(self.workspace, self.plugin_dir, "run", files, self.packages, plan_file,
-                      self.settings.python, self.settings.shrink)
+        child = Child(
+            self.workspace,
+            self.plugin_dir,
+            "run",
+            files,
+            self.packages,
+            plan_file,
+            self.settings.python,
+            self.settings.shrink,
+        )
         try:
             return self._follow(child, pending)
         finally:
@@ -231,8 +246,7 @@ class TestRun:
             for record in records:
                 self._handle(child, watch, record, wanted, now)
 
-    def _handle(self, child: Child, watch: _Watch, record: dict, wanted: set[str],
-                now: float) -> None:
+    def _handle(self, child: Child, watch: _Watch, record: dict, wanted: set[str], now: float) -> None:
         event, nodeid = record.get("event"), record.get("nodeid")
         if event == "origins":
             child.check_origins(record)
@@ -242,8 +256,7 @@ class TestRun:
             watch.selected = [n for n in record.get("selected", []) if n in wanted]
             self._fail_uncollected(wanted, set(watch.selected), watch.collect_errors)
             watch.deadline = now + self.settings.timeout_test
-        elif event == "start" and watch.running is None and nodeid in wanted \
-                and nodeid not in self.outcomes:
+        elif event == "start" and watch.running is None and nodeid in wanted and nodeid not in self.outcomes:
             watch.running, watch.started = nodeid, now
             allowed = min(self.settings.timeout_test, self._task_time_left(nodeid))
             watch.deadline = now + max(0.0, allowed)
@@ -257,8 +270,9 @@ class TestRun:
         """The child exited: a test it was running crashed."""
         how = child.exit_description()
         if watch.running is not None:
-            self._settle_running(watch, now, False, f"crashed ({how}) while this test ran; "
-                                                    f"output:\n{child.output_tail()}")
+            self._settle_running(
+                watch, now, False, f"crashed ({how}) while this test ran; output:\n{child.output_tail()}"
+            )
             return f"an earlier test crashed the test process ({how})"
         if watch.selected is None:
             return f"the test process exited while collecting tests ({how}):\n{child.output_tail()}"
@@ -272,19 +286,25 @@ class TestRun:
             return None if self._all_done(watch) else "the test process hung between tests"
         nodeid, duration = watch.running, now - watch.started
         out_of_task_time = self._task_time_left(nodeid) - duration <= 0
-        message = (f"stopped: {self._out_of_time(nodeid)}" if out_of_task_time
-                   else f"timed out after {_seconds(self.settings.timeout_test)}")
+        message = (
+            f"stopped: {self._out_of_time(nodeid)}"
+            if out_of_task_time
+            else f"timed out after {_seconds(self.settings.timeout_test)}"
+        )
         self._settle_running(watch, now, False, message)
         return "an earlier test timed out"
 
-    def _fail_uncollected(self, wanted: set[str], selected: set[str],
-                          errors: Mapping[str, str]) -> None:
+    def _fail_uncollected(self, wanted: set[str], selected: set[str], errors: Mapping[str, str]) -> None:
         """Tests the child did not collect fail, with their file's collection error if any."""
         for nodeid in sorted(wanted):
             if nodeid in selected or nodeid in self.outcomes:
                 continue
             path = nodeid.split("::")[0]
-            error = next((e for where, e in errors.items() if where and path.startswith(where)),
-                         next(iter(errors.values()), None))
-            self._fail(nodeid, f"not run: collecting {path} failed:\n{error}" if error
-                       else "not run: the test was not collected")
+            error = next(
+                (e for where, e in errors.items() if where and path.startswith(where)),
+                next(iter(errors.values()), None),
+            )
+            self._fail(
+                nodeid,
+                f"not run: collecting {path} failed:\n{error}" if error else "not run: the test was not collected",
+            )

@@ -28,12 +28,23 @@ from .tasklist import TaskList, TaskListError, load_task_list, task_id_from_mark
 
 # Anything that looks like a marker; checked strictly below so typos are errors, not code.
 _LOOKS_LIKE_MARKER = re.compile(r"#\s*(?:BEGIN|END)\s*ASSIGN", re.IGNORECASE)
-_MARKER_LINE = re.compile(
-    r"(?P<indent>[ \t]*)# (?P<kind>BEGIN|END) (?P<marker>ASSIGN\d+_\d+)[ \t]*")
+_MARKER_LINE = re.compile(r"(?P<indent>[ \t]*)# (?P<kind>BEGIN|END) (?P<marker>ASSIGN\d+_\d+)[ \t]*")
 
 # Never copied when the repository is not a git checkout.
-_SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".hypothesis",
-              ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints", "node_modules", "build", "dist"}
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    "node_modules",
+    "build",
+    "dist",
+}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 
 
@@ -61,8 +72,7 @@ class StudentBuild:
     tasks_without_regions: list[str] = field(default_factory=list)
 
 
-def stub_regions(source: str, titles: Mapping[str, str],
-                 filename: str = "<source>") -> tuple[str, list[Region]]:
+def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<source>") -> tuple[str, list[Region]]:
     """Replace the body of every marked region in `source` by a `raise NotImplementedError`.
 
     `titles` maps task id -> title (the known tasks). Returns the new source and its regions.
@@ -81,15 +91,15 @@ def stub_regions(source: str, titles: Mapping[str, str],
         indent, kind, marker = _parse_marker(line, where)
         task_id = task_id_from_marker(marker)
         if task_id not in titles:
-            raise StudentVersionError(
-                f"{where}: {marker} names task {task_id}, which tasks.toml does not list")
+            raise StudentVersionError(f"{where}: {marker} names task {task_id}, which tasks.toml does not list")
         if kind == "BEGIN":
             if open_at is not None:
                 raise StudentVersionError(
                     f"{where}: BEGIN {marker} inside the region BEGIN {open_at[1]} opened at line "
-                    f"{open_at[0]}; regions cannot nest")
+                    f"{open_at[0]}; regions cannot nest"
+                )
             open_at = (lineno, marker, indent)
-            newline = line[len(line.rstrip("\r\n")):] or "\n"
+            newline = line[len(line.rstrip("\r\n")) :] or "\n"
             message = json.dumps(f"Task {task_id}: {titles[task_id]}", ensure_ascii=False)
             out += [line, f"{indent}raise NotImplementedError({message}){newline}"]
         else:
@@ -97,11 +107,11 @@ def stub_regions(source: str, titles: Mapping[str, str],
                 raise StudentVersionError(f"{where}: END {marker} without a BEGIN before it")
             begin, open_marker, open_indent = open_at
             if marker != open_marker:
-                raise StudentVersionError(
-                    f"{where}: END {marker} closes BEGIN {open_marker} from line {begin}")
+                raise StudentVersionError(f"{where}: END {marker} closes BEGIN {open_marker} from line {begin}")
             if indent != open_indent:
                 raise StudentVersionError(
-                    f"{where}: END {marker} is indented differently from its BEGIN at line {begin}")
+                    f"{where}: END {marker} is indented differently from its BEGIN at line {begin}"
+                )
             out.append(line)
             regions.append(Region(task_id, begin, lineno))
             open_at = None
@@ -120,7 +130,8 @@ def _parse_marker(line: str, where: str) -> tuple[str, str, str]:
     if match is None:
         raise StudentVersionError(
             f"{where}: malformed marker {line.strip()!r}; a marker is a line of its own, "
-            "'# BEGIN ASSIGN<m>_<n>' or '# END ASSIGN<m>_<n>'")
+            "'# BEGIN ASSIGN<m>_<n>' or '# END ASSIGN<m>_<n>'"
+        )
     return match["indent"], match["kind"], match["marker"]
 
 
@@ -131,7 +142,8 @@ def _check_compiles(source: str, filename: str) -> None:
     except SyntaxError as error:
         raise StudentVersionError(
             f"{filename}:{error.lineno}: the student version is not valid Python ({error.msg}); "
-            "check that the markers are indented like the code they enclose") from None
+            "check that the markers are indented like the code they enclose"
+        ) from None
 
 
 def list_repo_files(repo: Path) -> list[Path]:
@@ -140,7 +152,10 @@ def list_repo_files(repo: Path) -> list[Path]:
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=repo, capture_output=True, check=True).stdout.decode()
+            cwd=repo,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
         names = [Path(name) for name in listed.split("\0") if name]
         return sorted(name for name in names if (repo / name).is_file())  # not deleted ones
     except (OSError, subprocess.CalledProcessError):
@@ -188,8 +203,7 @@ def build_student_version(repo: Path, out: Path) -> StudentBuild:
     return build
 
 
-def _stub_code_files(repo: Path, files: list[Path],
-                     task_list: TaskList) -> tuple[dict[Path, str], Counter[str]]:
+def _stub_code_files(repo: Path, files: list[Path], task_list: TaskList) -> tuple[dict[Path, str], Counter[str]]:
     """Stubbed source of every code file that has regions, and the region count per task."""
     titles = {task.id: task.title for task in task_list.tasks}
     stubs: dict[Path, str] = {}

@@ -111,7 +111,7 @@ def _parse_task(path: Path, number: int, entry: dict) -> Task:
     where = f"{path}: task #{number}"
     task_id, title, points = entry.get("id"), entry.get("title"), entry.get("points")
     if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id):
-        raise TaskListError(f"{where}: id must be a string like \"1.2\", got {task_id!r}")
+        raise TaskListError(f'{where}: id must be a string like "1.2", got {task_id!r}')
     if not isinstance(title, str) or not title.strip():
         raise TaskListError(f"{where} ({task_id}): title must be a non-empty string")
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
@@ -122,9 +122,9 @@ def _parse_task(path: Path, number: int, entry: dict) -> Task:
 def _names(path: Path, data: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
     """An optional top-level list of relative paths."""
     value = data.get(key, list(default))
+
     def relative(v: object) -> bool:
-        return (isinstance(v, str) and bool(v) and not Path(v).is_absolute()
-                and ".." not in Path(v).parts)
+        return isinstance(v, str) and bool(v) and not Path(v).is_absolute() and ".." not in Path(v).parts
 
     if not isinstance(value, list) or not all(relative(v) for v in value):
         raise TaskListError(f"{path}: {key} must be a list of relative paths inside the repository")

@@ -93,9 +93,10 @@ def measure(n: int, dtype: str, torch: Any, warmup: int, repeats: int) -> dict[s
     out_np = np.zeros(n * n, dtype=dtype)
     shape, strides = np.array([1, n, n], dtype=np.int64), np.array([n * n, n, 1], dtype=np.int64)
     blocks, threads = cuda_kernels.matmul_launch(shape)
-    on_gpu = [cuda_kernels.to_device(x) for x in (out_np, shape, strides,
-                                                  a_np.reshape(-1), shape, strides,
-                                                  b_np.reshape(-1), shape, strides)]
+    on_gpu = [
+        cuda_kernels.to_device(x)
+        for x in (out_np, shape, strides, a_np.reshape(-1), shape, strides, b_np.reshape(-1), shape, strides)
+    ]
     seconds = median_seconds(lambda: kernel[blocks, threads](*on_gpu), cuda.synchronize, warmup, repeats)
     row["kernel_gflops"] = gflops(n, seconds)
     cuda_kernels.copy_to_host(on_gpu[0], out_np)
@@ -140,8 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs; the median is reported")
-    parser.add_argument("--simulator", action="store_true",
-                        help=f"allow Numba's CUDA simulator (sizes up to {SIMULATOR_MAX_SIZE}; checks the script, not speed)")
+    parser.add_argument(
+        "--simulator",
+        action="store_true",
+        help=f"allow Numba's CUDA simulator (sizes up to {SIMULATOR_MAX_SIZE}; checks the script, not speed)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -156,14 +160,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if ON_SIMULATOR:
         if not args.simulator:
-            console.print("[red]The CUDA backend is running on Numba's CPU simulator "
-                          "(NUMBA_ENABLE_CUDASIM=1), which says nothing about GPU speed. Run this on a "
-                          "machine with an NVIDIA GPU, or pass --simulator with a tiny size "
-                          f"(--sizes 32, at most {SIMULATOR_MAX_SIZE}) to check the script itself.[/red]")
+            console.print(
+                "[red]The CUDA backend is running on Numba's CPU simulator "
+                "(NUMBA_ENABLE_CUDASIM=1), which says nothing about GPU speed. Run this on a "
+                "machine with an NVIDIA GPU, or pass --simulator with a tiny size "
+                f"(--sizes 32, at most {SIMULATOR_MAX_SIZE}) to check the script itself.[/red]"
+            )
             return 2
         if max(args.sizes) > SIMULATOR_MAX_SIZE:
-            console.print(f"[red]--simulator: sizes up to {SIMULATOR_MAX_SIZE}; the simulator runs one "
-                          f"Python thread per GPU thread (got {max(args.sizes)}).[/red]")
+            console.print(
+                f"[red]--simulator: sizes up to {SIMULATOR_MAX_SIZE}; the simulator runs one "
+                f"Python thread per GPU thread (got {max(args.sizes)}).[/red]"
+            )
             return 2
         torch, why_not = None, "simulator: torch is not compared"
         device = "the Numba CUDA simulator (CPU)"
@@ -178,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     if ON_SIMULATOR:
         console.print("Kernel compilation: none on the simulator (it runs the Python code)")
     else:
-        console.print("Kernel compilation (first launch minus a warm one): "
-                      + ", ".join(f"{dtype} {seconds:.2f} s" for dtype, seconds in compile_times.items()))
+        console.print(
+            "Kernel compilation (first launch minus a warm one): "
+            + ", ".join(f"{dtype} {seconds:.2f} s" for dtype, seconds in compile_times.items())
+        )
     rows = []
     for n in args.sizes:
         for dtype in args.dtypes:
@@ -188,8 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows, device, torch is not None)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": device, "compile_seconds": compile_times, "torch": torch is not None,
-                       "warmup": args.warmup, "repeats": args.repeats, "rows": rows}, f, indent=2)
+            json.dump(
+                {
+                    "device": device,
+                    "compile_seconds": compile_times,
+                    "torch": torch is not None,
+                    "warmup": args.warmup,
+                    "repeats": args.repeats,
+                    "rows": rows,
+                },
+                f,
+                indent=2,
+            )
     return 0
 
 

@@ -27,7 +27,7 @@ def workload() -> None:
     z.backward()
 
 
-def per_call(fn, repeat: int = 7, number: int = 2000) -> float:  # noqa: ANN001
+def per_call(fn, repeat: int = 7, number: int = 2000) -> float:
     """Median seconds per call over `repeat` runs of `number` calls (after one warm-up)."""
     fn()
     return statistics.median(timeit.repeat(fn, repeat=repeat, number=number)) / number
@@ -61,8 +61,11 @@ def main() -> None:
     table.add_column("time per run", justify="right")
     table.add_column("vs no listener", justify="right")
     table.add_row("no listener", f"{quiet * 1e6:.1f} µs", "1.00×")
-    table.add_row(f"the guards alone ({guards_per_run} checks)", f"{guard * guards_per_run * 1e6:.3f} µs",
-                  f"{guard * guards_per_run / quiet:.2%} of the run")
+    table.add_row(
+        f"the guards alone ({guards_per_run} checks)",
+        f"{guard * guards_per_run * 1e6:.3f} µs",
+        f"{guard * guards_per_run / quiet:.2%} of the run",
+    )
     table.add_row("do-nothing listener", f"{null_listener * 1e6:.1f} µs", f"{null_listener / quiet:.2f}×")
     table.add_row("record()", f"{recording * 1e6:.1f} µs", f"{recording / quiet:.2f}×")
     Console().print(table)

@@ -82,8 +82,15 @@ def bench_matmul(n: int = 512) -> Result:
     ours, ref = interleaved(lambda: a @ b, lambda: a_np @ b_np)
     flops = 2 * n**3
     share = (flops / ours) / (flops / ref)
-    return Result(f"matmul {n}×{n} float64", f"{flops / ours / 1e9:.1f} GFLOP/s",
-                  f"numpy {flops / ref / 1e9:.1f} GFLOP/s", share, "≥ 40% of numpy", share >= 0.40, first)
+    return Result(
+        f"matmul {n}×{n} float64",
+        f"{flops / ours / 1e9:.1f} GFLOP/s",
+        f"numpy {flops / ref / 1e9:.1f} GFLOP/s",
+        share,
+        "≥ 40% of numpy",
+        share >= 0.40,
+        first,
+    )
 
 
 def bench_zip(n: int = 10_000_000) -> list[Result]:
@@ -92,16 +99,28 @@ def bench_zip(n: int = 10_000_000) -> list[Result]:
     a, b = minitorch.tensor(a_np, backend="fast"), minitorch.tensor(b_np, backend="fast")
     first, _ = median_time(lambda: a * b, repeat=1)
     ours, ref = interleaved(lambda: a * b, lambda: a_np * b_np)
-    results = [Result("zip a*b, 10M contiguous", fmt(ours), f"numpy {fmt(ref)}", ours / ref, "≤ 1.0× numpy",
-                      ours <= ref, first)]
+    results = [
+        Result(
+            "zip a*b, 10M contiguous", fmt(ours), f"numpy {fmt(ref)}", ours / ref, "≤ 1.0× numpy", ours <= ref, first
+        )
+    ]
     side = int(np.sqrt(n))
     m_np, k_np = rng.random((side, side)), rng.random((side, side))
     m = minitorch.tensor(m_np, backend="fast").permute(1, 0)
     k = minitorch.tensor(k_np, backend="fast")
     first, _ = median_time(lambda: m * k, repeat=1)
     ours, ref = interleaved(lambda: m * k, lambda: m_np.T * k_np)
-    results.append(Result(f"zip a.T*b, {side}×{side} permuted", fmt(ours), f"numpy {fmt(ref)}", ours / ref,
-                          "≤ 3× numpy", ours <= 3 * ref, first))
+    results.append(
+        Result(
+            f"zip a.T*b, {side}×{side} permuted",
+            fmt(ours),
+            f"numpy {fmt(ref)}",
+            ours / ref,
+            "≤ 3× numpy",
+            ours <= 3 * ref,
+            first,
+        )
+    )
     return results
 
 
@@ -110,8 +129,9 @@ def bench_sum(n: int = 4096) -> Result:
     x = minitorch.tensor(x_np, backend="fast")
     first, _ = median_time(lambda: x.sum(1), repeat=1)
     ours, ref = interleaved(lambda: x.sum(1), lambda: x_np.sum(1))
-    return Result(f"sum(dim=-1) {n}×{n}", fmt(ours), f"numpy {fmt(ref)}", ours / ref, "≤ 1.0× numpy",
-                  ours <= ref, first)
+    return Result(
+        f"sum(dim=-1) {n}×{n}", fmt(ours), f"numpy {fmt(ref)}", ours / ref, "≤ 1.0× numpy", ours <= ref, first
+    )
 
 
 # ## Dispatch: the cost of one small op
@@ -122,13 +142,25 @@ def bench_dispatch() -> Result:
     b = minitorch.tensor([2.5], requires_grad=True, backend="fast")
     _, ours = median_time(lambda: a * b, number=2000)
     if torch is None:
-        return Result("eager dispatch, 1-element op with grad", fmt(ours), "PyTorch not installed", float("nan"),
-                      "≤ 5× PyTorch", False)
+        return Result(
+            "eager dispatch, 1-element op with grad",
+            fmt(ours),
+            "PyTorch not installed",
+            float("nan"),
+            "≤ 5× PyTorch",
+            False,
+        )
     ta = torch.tensor([1.5], requires_grad=True, dtype=torch.float64)
     tb = torch.tensor([2.5], requires_grad=True, dtype=torch.float64)
     _, ref = median_time(lambda: ta * tb, number=2000)
-    return Result("eager dispatch, 1-element op with grad", fmt(ours), f"PyTorch {fmt(ref)}", ours / ref,
-                  "≤ 5× PyTorch", ours <= 5 * ref)
+    return Result(
+        "eager dispatch, 1-element op with grad",
+        fmt(ours),
+        f"PyTorch {fmt(ref)}",
+        ours / ref,
+        "≤ 5× PyTorch",
+        ours <= 5 * ref,
+    )
 
 
 class Value:
@@ -193,8 +225,14 @@ def bench_scalar_engine() -> Result:
     _, ours = median_time(chain(minitorch.Scalar), repeat=5, number=5)
     _, ref = median_time(chain(Value), repeat=5, number=5)
     ratio = (ops / ours) / (ops / ref)
-    return Result("scalar engine fwd+bwd", f"{ops / ours / 1e3:.0f}k ops/s", f"micrograd-style {ops / ref / 1e3:.0f}k ops/s",
-                  ratio, "≥ 0.5× micrograd", ratio >= 0.5)
+    return Result(
+        "scalar engine fwd+bwd",
+        f"{ops / ours / 1e3:.0f}k ops/s",
+        f"micrograd-style {ops / ref / 1e3:.0f}k ops/s",
+        ratio,
+        "≥ 0.5× micrograd",
+        ratio >= 0.5,
+    )
 
 
 # ## Training: full-batch epochs of an MLP
@@ -215,11 +253,23 @@ def bench_training(points: int = 500, hidden: int = 100) -> Result:
 
     first, ours = median_time(epoch, repeat=7, number=3)
     if torch is None:
-        return Result("MLP 2→100→100→1 epoch, 500 points", fmt(ours), "PyTorch not installed", float("nan"),
-                      "≤ 5× PyTorch", False, first)
+        return Result(
+            "MLP 2→100→100→1 epoch, 500 points",
+            fmt(ours),
+            "PyTorch not installed",
+            float("nan"),
+            "≤ 5× PyTorch",
+            False,
+            first,
+        )
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(2, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
-                              torch.nn.ReLU(), torch.nn.Linear(hidden, 1)).double()
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, hidden),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden, hidden),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden, 1),
+    ).double()
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     tX, ty = torch.tensor(data.X), torch.tensor(data.y.reshape(-1, 1))
 
@@ -230,8 +280,15 @@ def bench_training(points: int = 500, hidden: int = 100) -> Result:
         opt.step()
 
     _, ref = median_time(torch_epoch, repeat=7, number=3)
-    return Result("MLP 2→100→100→1 epoch, 500 points", fmt(ours), f"PyTorch {fmt(ref)}", ours / ref,
-                  "≤ 5× PyTorch", ours <= 5 * ref, first)
+    return Result(
+        "MLP 2→100→100→1 epoch, 500 points",
+        fmt(ours),
+        f"PyTorch {fmt(ref)}",
+        ours / ref,
+        "≤ 5× PyTorch",
+        ours <= 5 * ref,
+        first,
+    )
 
 
 # ## Graph mode against eager mode
@@ -254,8 +311,15 @@ def bench_graph_chain(n: int = 1_000_000) -> Result:
     graph, eager = interleaved(lambda: compiled(x, w), lambda: chain7(x, w))
     speedup = eager / graph
     launches = compiled.entry(x, w).forward_plan.kernel_launches
-    return Result(f"graph: 7-op chain, 1M elements ({launches} launch)", fmt(graph), f"eager {fmt(eager)}",
-                  speedup, "≥ 2× faster than eager", speedup >= 2.0, compile_seconds)
+    return Result(
+        f"graph: 7-op chain, 1M elements ({launches} launch)",
+        fmt(graph),
+        f"eager {fmt(eager)}",
+        speedup,
+        "≥ 2× faster than eager",
+        speedup >= 2.0,
+        compile_seconds,
+    )
 
 
 def bench_graph_training(hidden: int = 32) -> Result:
@@ -288,8 +352,15 @@ def bench_graph_training(hidden: int = 32) -> Result:
     graph, eager = interleaved(twenty(lambda: step(X, y)), twenty(eager_step))
     graph, eager = graph / 20, eager / 20
     speedup = eager / graph
-    return Result("graph: batch-1 MLP training step", fmt(graph), f"eager {fmt(eager)}", speedup,
-                  "≥ 3× faster than eager", speedup >= 3.0, compile_seconds)
+    return Result(
+        "graph: batch-1 MLP training step",
+        fmt(graph),
+        f"eager {fmt(eager)}",
+        speedup,
+        "≥ 3× faster than eager",
+        speedup >= 3.0,
+        compile_seconds,
+    )
 
 
 BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
@@ -307,8 +378,10 @@ BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
 def machine_line() -> str:
     versions = f"numpy {np.__version__}, numba {numba.__version__}"
     versions += f", torch {torch.__version__}" if torch is not None else ", torch not installed"
-    return (f"{platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} threads, "
-            f"Python {platform.python_version()}, {versions}")
+    return (
+        f"{platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} threads, "
+        f"Python {platform.python_version()}, {versions}"
+    )
 
 
 def main(argv: list[str] | None = None) -> list[Result]:
@@ -324,8 +397,15 @@ def main(argv: list[str] | None = None) -> list[Result]:
     for column in ("benchmark", "minitorch", "reference", "ratio", "target", "met", "first call / compile"):
         table.add_column(column, justify="left" if column in ("benchmark", "target") else "right")
     for r in results:
-        table.add_row(r.name, r.ours, r.reference, f"{r.ratio:.2f}", r.target,
-                      "[green]yes[/]" if r.met else "[red]no[/]", fmt(r.first_call) if r.first_call else "-")
+        table.add_row(
+            r.name,
+            r.ours,
+            r.reference,
+            f"{r.ratio:.2f}",
+            r.target,
+            "[green]yes[/]" if r.met else "[red]no[/]",
+            fmt(r.first_call) if r.first_call else "-",
+        )
     Console().print(table)
     return results
 

@@ -22,9 +22,7 @@ from . import events
 # ## Task 1.1 — central difference
 
 
-def central_difference(
-    f: Callable[..., float], *vals: float, arg: int = 0, epsilon: float = 1e-6
-) -> float:
+def central_difference(f: Callable[..., float], *vals: float, arg: int = 0, epsilon: float = 1e-6) -> float:
     """Approximate the partial derivative of `f` with respect to argument `arg`:
 
     $$\\frac{\\partial f}{\\partial x_i} \\approx

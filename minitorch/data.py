@@ -187,9 +187,7 @@ def _find(folder: str, stem: str) -> str:
     raise FileNotFoundError(f"load_mnist: none of {', '.join(candidates)} in {folder!r}")
 
 
-def load_mnist(
-    folder: str | os.PathLike[str], split: str = "train", flatten: bool = True
-) -> TensorDataset:
+def load_mnist(folder: str | os.PathLike[str], split: str = "train", flatten: bool = True) -> TensorDataset:
     """MNIST from its four IDX files in `folder` (train-* or t10k-*, plain or .gz; no download).
 
     X: pixels scaled to [0, 1], shape (N, 784) or, with `flatten=False`, (N, 28, 28); y: digits.
@@ -210,5 +208,11 @@ def load_mnist(
 
 
 __all__ = [
-    "DataFormatError", "DataLoader", "TensorDataset", "load_digits", "load_mnist", "read_idx", "toy_dataset",
+    "DataFormatError",
+    "DataLoader",
+    "TensorDataset",
+    "load_digits",
+    "load_mnist",
+    "read_idx",
+    "toy_dataset",
 ]

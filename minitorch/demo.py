@@ -1,17 +1,17 @@
 """The main demo: train a classifier and report accuracy, predictions and kernel timings.
 
-    python -m minitorch.demo                           # tensor MLP on 'xor', fast backend
-    python -m minitorch.demo --dataset digits --epochs 15
-    python -m minitorch.demo --backend simple --points 100
-    python -m minitorch.demo --scalar                  # the module-1 network of Scalars
+python -m minitorch.demo                           # tensor MLP on 'xor', fast backend
+python -m minitorch.demo --dataset digits --epochs 15
+python -m minitorch.demo --backend simple --points 100
+python -m minitorch.demo --scalar                  # the module-1 network of Scalars
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,10 @@ from . import data, nn, optim
 from .autodiff import no_grad
 from .datasets import DATASETS
 from .events import Recording, record
+from .graph import CompiledTrainStep
 from .profiler import profile
 from .scalar_nn import EpochStats as ScalarEpochStats
 from .scalar_nn import ScalarTrainer
-from .graph import CompiledTrainStep
 from .tensor import Tensor, tensor
 from .tensor_train import MLP, EpochStats, evaluate, predicted_classes, train
 
@@ -35,8 +35,9 @@ DIGITS_DEFAULTS = {"epochs": 15, "hidden": 64, "lr": 0.01, "batch": 64}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m minitorch.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m minitorch.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", choices=sorted(DATASETS) + ["digits"], default="xor")
     parser.add_argument("--backend", choices=["simple", "fast", "cuda"], default="fast")
     parser.add_argument("--points", type=int, help="toy datasets: number of points")
@@ -46,11 +47,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, help="batch size (0: the whole dataset)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scalar", action="store_true", help="train the network of Scalars instead")
-    parser.add_argument("--mode", choices=["eager", "graph"], default="eager",
-                        help="graph: compile forward, backward and the SGD update into one graph")
+    parser.add_argument(
+        "--mode",
+        choices=["eager", "graph"],
+        default="eager",
+        help="graph: compile forward, backward and the SGD update into one graph",
+    )
     parser.add_argument("--out", default="demo-output", help="folder for the graph SVG and the recording")
-    parser.add_argument("--step-through", action="store_true",
-                        help="end by stepping through the last training step in the terminal UI")
+    parser.add_argument(
+        "--step-through", action="store_true", help="end by stepping through the last training step in the terminal UI"
+    )
     args = parser.parse_args(argv)
     defaults = DIGITS_DEFAULTS if args.dataset == "digits" and not args.scalar else DEFAULTS
     for key, value in {**DEFAULTS, **defaults}.items():
@@ -63,8 +69,9 @@ def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("[bold]epoch {task.completed}/{task.total}"),
         BarColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}  accuracy {task.fields[accuracy]:.1%}  "
-                   "{task.fields[per_epoch]}/epoch"),
+        TextColumn(
+            "loss {task.fields[loss]:.4f}  accuracy {task.fields[accuracy]:.1%}  {task.fields[per_epoch]}/epoch"
+        ),
         TimeElapsedColumn(),
         console=console,
     )
@@ -82,17 +89,30 @@ def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
     classes = int(train_set.y.max()) + 1
     model = MLP([train_set.X.shape[1], args.hidden, args.hidden, classes], backend=args.backend, seed=args.seed)
     batch = args.batch or len(train_set)
-    loader = data.DataLoader(train_set, batch_size=batch, shuffle=True, seed=args.seed, backend=args.backend,
-                             drop_last=args.mode == "graph" and batch < len(train_set))
-    console.print(f"[bold]minitorch demo[/]: MLP {[train_set.X.shape[1], args.hidden, args.hidden, classes]} "
-                  f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend, "
-                  f"[bold]{args.mode}[/] mode")
+    loader = data.DataLoader(
+        train_set,
+        batch_size=batch,
+        shuffle=True,
+        seed=args.seed,
+        backend=args.backend,
+        drop_last=args.mode == "graph" and batch < len(train_set),
+    )
+    console.print(
+        f"[bold]minitorch demo[/]: MLP {[train_set.X.shape[1], args.hidden, args.hidden, classes]} "
+        f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend, "
+        f"[bold]{args.mode}[/] mode"
+    )
     with progress_bar(console) as progress, profile() as prof:
         task = progress.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
 
         def on_epoch(stats: EpochStats) -> None:
-            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy,
-                            per_epoch=f"{stats.seconds * 1e3:.0f} ms")
+            progress.update(
+                task,
+                completed=stats.epoch,
+                loss=stats.loss,
+                accuracy=stats.accuracy,
+                per_epoch=f"{stats.seconds * 1e3:.0f} ms",
+            )
 
         if args.mode == "graph":
             history = train_compiled(model, loader, classes, args, on_epoch)
@@ -116,8 +136,9 @@ def one_hot_loss(logits: Tensor, targets: Tensor) -> Tensor:
     return -(targets * nn.logsoftmax(logits, dim=1)).sum(1).mean()
 
 
-def train_compiled(model: MLP, loader: data.DataLoader, classes: int, args: argparse.Namespace,
-                   on_epoch: Callable[[EpochStats], None]) -> list[EpochStats]:
+def train_compiled(
+    model: MLP, loader: data.DataLoader, classes: int, args: argparse.Namespace, on_epoch: Callable[[EpochStats], None]
+) -> list[EpochStats]:
     """SGD where each step (forward, backward, update) is one compiled graph; reports the speed-up."""
     step = CompiledTrainStep(model, one_hot_loss, lr=args.lr * 10)  # SGD wants a larger step than Adam
     history = []
@@ -133,8 +154,9 @@ def train_compiled(model: MLP, loader: data.DataLoader, classes: int, args: argp
     return history
 
 
-def compare_modes(model: MLP, step: CompiledTrainStep, loader: data.DataLoader, classes: int,
-                  args: argparse.Namespace) -> None:
+def compare_modes(
+    model: MLP, step: CompiledTrainStep, loader: data.DataLoader, classes: int, args: argparse.Namespace
+) -> None:
     """Time the same training step eagerly and compiled, and print the ratio."""
     X, y = next(iter(loader))
     targets = tensor(np.eye(classes)[y.numpy().astype(int)], backend=args.backend)
@@ -157,8 +179,10 @@ def compare_modes(model: MLP, step: CompiledTrainStep, loader: data.DataLoader, 
     step.cache.clear()  # lr is baked into the graph: recompile with lr 0 for the timing
     eager, graph = timed(eager_step), timed(lambda: step(X, targets))
     step.lr = saved_lr
-    Console().print(f"one training step: eager {eager * 1e3:.2f} ms, graph {graph * 1e3:.2f} ms "
-                    f"([bold]{eager / graph:.1f}×[/]); compiled {step.compile_count}×")
+    Console().print(
+        f"one training step: eager {eager * 1e3:.2f} ms, graph {graph * 1e3:.2f} ms "
+        f"([bold]{eager / graph:.1f}×[/]); compiled {step.compile_count}×"
+    )
 
 
 def record_last_step(model: MLP, loader: data.DataLoader, args: argparse.Namespace, console: Console) -> Recording:
@@ -171,8 +195,10 @@ def record_last_step(model: MLP, loader: data.DataLoader, args: argparse.Namespa
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     recording.save(out / "last-step.json")
-    console.print(f"recorded the last training step: {out / 'last-step.json'} "
-                  f"(open it with: python -m visualizer open {out / 'last-step.json'})")
+    console.print(
+        f"recorded the last training step: {out / 'last-step.json'} "
+        f"(open it with: python -m visualizer open {out / 'last-step.json'})"
+    )
     try:
         import visualizer
     except ImportError:
@@ -223,8 +249,13 @@ def run_scalar_demo(args: argparse.Namespace, console: Console) -> None:
 
         def on_epoch(stats: ScalarEpochStats) -> None:
             now = time.perf_counter()
-            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy,
-                            per_epoch=f"{(now - last[0]) * 1e3:.0f} ms")
+            progress.update(
+                task,
+                completed=stats.epoch,
+                loss=stats.loss,
+                accuracy=stats.accuracy,
+                per_epoch=f"{(now - last[0]) * 1e3:.0f} ms",
+            )
             last[0] = now
 
         trainer.train(dataset, args.epochs, on_epoch=on_epoch)

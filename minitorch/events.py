@@ -178,9 +178,7 @@ def module_scope(label: str) -> Iterator[None]:
         module_stack.pop()
 
 
-def report_kernel(
-    kernel: str, backend: str, shapes: list[list[int]], seconds: float, bytes: int, flops: int
-) -> None:
+def report_kernel(kernel: str, backend: str, shapes: list[list[int]], seconds: float, bytes: int, flops: int) -> None:
     """Called by a backend after a kernel ran (only while someone listens)."""
     emit(KernelEvent(kernel, backend, current_op, shapes, seconds, bytes, flops))
 
@@ -196,9 +194,7 @@ def running_op(name: str) -> Iterator[None]:
         current_op = previous
 
 
-def report_backward_step(
-    node: Any, d_output: Any, contributions: list[tuple[int, Any]], local: Any, sent: Any
-) -> None:
+def report_backward_step(node: Any, d_output: Any, contributions: list[tuple[int, Any]], local: Any, sent: Any) -> None:
     """Called by `backpropagate` after applying the chain rule at `node`."""
     emit(
         BackwardEvent(
@@ -275,13 +271,17 @@ class Recording:
             if isinstance(event, ForwardEvent):
                 for ref in event.inputs:
                     if ref.id not in nodes:
-                        nodes[ref.id] = GraphNode(
-                            ref.id, ref.label, None, [], ref.value, None, ref.requires_grad
-                        )
+                        nodes[ref.id] = GraphNode(ref.id, ref.label, None, [], ref.value, None, ref.requires_grad)
                 out = event.output
                 nodes[out.id] = GraphNode(
-                    out.id, out.label, event.op, [r.id for r in event.inputs], out.value,
-                    None, out.requires_grad, list(event.scope),
+                    out.id,
+                    out.label,
+                    event.op,
+                    [r.id for r in event.inputs],
+                    out.value,
+                    None,
+                    out.requires_grad,
+                    list(event.scope),
                 )
             elif isinstance(event, BackwardEvent) and event.node in nodes:
                 nodes[event.node].grad = event.grad_output
@@ -309,19 +309,14 @@ class Recording:
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:
-            raise RecordingError(
-                f"{path}: not a minitorch recording (invalid or truncated JSON: {err})"
-            ) from err
+            raise RecordingError(f"{path}: not a minitorch recording (invalid or truncated JSON: {err})") from err
         except UnicodeDecodeError as err:
             raise RecordingError(f"{path}: not a minitorch recording (not text)") from err
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise RecordingError(
-                f"{path}: not a minitorch recording (expected 'format': '{FORMAT_NAME}')"
-            )
+            raise RecordingError(f"{path}: not a minitorch recording (expected 'format': '{FORMAT_NAME}')")
         if data.get("version") != FORMAT_VERSION:
             raise RecordingError(
-                f"{path}: recording version {data.get('version')!r}; "
-                f"this minitorch reads version {FORMAT_VERSION}"
+                f"{path}: recording version {data.get('version')!r}; this minitorch reads version {FORMAT_VERSION}"
             )
         try:
             return cls([_event_from_dict(e) for e in data["events"]])

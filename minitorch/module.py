@@ -59,9 +59,7 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_modules" not in self.__dict__:
-            raise AttributeError(
-                f"{type(self).__name__}: call super().__init__() before assigning '{name}'"
-            )
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning '{name}'")
         if isinstance(value, Parameter):
             self._parameters[name] = value
             if value.name is None:

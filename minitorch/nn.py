@@ -49,9 +49,7 @@ def copy_(target: Tensor, values: np.ndarray | Tensor) -> Tensor:
 
 def _check_same_shape(op: str, a: Tensor, b: Tensor) -> None:
     if a.shape != b.shape:
-        raise ShapeError(
-            f"{op}: input has shape {a.shape} but target has shape {b.shape}; they must be equal"
-        )
+        raise ShapeError(f"{op}: input has shape {a.shape} but target has shape {b.shape}; they must be equal")
 
 
 def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
@@ -183,9 +181,7 @@ log_softmax = logsoftmax  # PyTorch's spelling
 # ## Dropout
 
 
-def dropout(
-    x: Tensor, p: float = 0.5, training: bool = True, seed: int | np.random.Generator | None = None
-) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, seed: int | np.random.Generator | None = None) -> Tensor:
     """Zero each element with probability `p` and scale the rest by $1/(1-p)$ (inverted dropout).
 
     The scaling keeps the expected value: $E[\\mathrm{dropout}(x)] = x$, so at evaluation
@@ -288,9 +284,7 @@ def nll_loss(logprobs: Tensor, target: Labels, reduction: str = "mean") -> Tenso
         raise ShapeError(f"nll_loss: log-probabilities must have shape (N, C), got {logprobs.shape}")
     mask = one_hot(target, logprobs.shape[1], like=logprobs)
     if mask.shape[0] != logprobs.shape[0]:
-        raise ShapeError(
-            f"nll_loss: {mask.shape[0]} targets for {logprobs.shape[0]} rows of shape {logprobs.shape}"
-        )
+        raise ShapeError(f"nll_loss: {mask.shape[0]} targets for {logprobs.shape[0]} rows of shape {logprobs.shape}")
     return _reduce(-(logprobs * mask).sum(1), reduction, "nll_loss")
 
 
@@ -327,7 +321,25 @@ class CrossEntropyLoss(Module):
 
 
 __all__ = [
-    "BCE_EPS", "CrossEntropyLoss", "Dropout", "Linear", "MSELoss", "ReLU", "Sequential", "Sigmoid",
-    "Tanh", "binary_cross_entropy", "binary_cross_entropy_with_logits", "copy_", "cross_entropy",
-    "dropout", "log_softmax", "logsoftmax", "mse_loss", "nll_loss", "one_hot", "softmax", "tanh",
+    "BCE_EPS",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Linear",
+    "MSELoss",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "copy_",
+    "cross_entropy",
+    "dropout",
+    "log_softmax",
+    "logsoftmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "softmax",
+    "tanh",
 ]

@@ -19,7 +19,7 @@ def mul(x: float, y: float) -> float:
     # END ASSIGN0_1
 
 
-def id(x: float) -> float:  # noqa: A001 - the course's name for the identity
+def id(x: float) -> float:  # the course's name for the identity
     """$f(x) = x$"""
     # BEGIN ASSIGN0_1
     return x
@@ -54,7 +54,7 @@ def eq(x: float, y: float) -> float:
     # END ASSIGN0_1
 
 
-def max(x: float, y: float) -> float:  # noqa: A001 - the course's name
+def max(x: float, y: float) -> float:  # the course's name
     """$f(x, y) = x$ if $x > y$ else $y$"""
     # BEGIN ASSIGN0_1
     return x if x > y else y
@@ -141,8 +141,9 @@ def relu_back(x: float, d: float) -> float:
 # ## Task 0.2 — higher-order functions
 
 
-def map(fn: Callable[[float], float]) -> Callable[[Iterable[float]], list[float]]:  # noqa: A001
+def map(fn: Callable[[float], float]) -> Callable[[Iterable[float]], list[float]]:
     """Lift a one-argument function to lists: `map(fn)([x1, x2]) == [fn(x1), fn(x2)]`."""
+
     # BEGIN ASSIGN0_2
     def apply(values: Iterable[float]) -> list[float]:
         return [fn(x) for x in values]
@@ -158,6 +159,7 @@ def zipWith(
 
     Lists of different lengths raise ValueError rather than silently truncating.
     """
+
     # BEGIN ASSIGN0_2
     def apply(xs: Iterable[float], ys: Iterable[float]) -> list[float]:
         xs, ys = list(xs), list(ys)
@@ -169,10 +171,9 @@ def zipWith(
     # END ASSIGN0_2
 
 
-def reduce(
-    fn: Callable[[float, float], float], start: float
-) -> Callable[[Iterable[float]], float]:
+def reduce(fn: Callable[[float, float], float], start: float) -> Callable[[Iterable[float]], float]:
     """Fold a list from the left: `reduce(fn, x0)([x1, x2, x3]) == fn(fn(fn(x0, x1), x2), x3)`."""
+
     # BEGIN ASSIGN0_2
     def apply(values: Iterable[float]) -> float:
         total = start
@@ -198,7 +199,7 @@ def addLists(xs: Iterable[float], ys: Iterable[float]) -> list[float]:
     # END ASSIGN0_2
 
 
-def sum(values: Iterable[float]) -> float:  # noqa: A001
+def sum(values: Iterable[float]) -> float:
     """Sum a list, using `reduce` (the sum of no values is 0)."""
     # BEGIN ASSIGN0_2
     return reduce(add, 0.0)(values)

@@ -41,8 +41,7 @@ class Optimizer:
         for p in self.parameters:
             if not isinstance(p, Parameter) or not isinstance(p.value, Tensor):
                 raise TypeError(
-                    f"{type(self).__name__}: expected Parameters holding Tensors "
-                    f"(model.parameters()), got {p!r}"
+                    f"{type(self).__name__}: expected Parameters holding Tensors (model.parameters()), got {p!r}"
                 )
         self.hyperparameters: dict[str, Any] = hyperparameters
         self.state: dict[int, dict[str, Any]] = {}
@@ -134,9 +133,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         if lr < 0.0 or momentum < 0.0 or weight_decay < 0.0:
-            raise ValueError(
-                f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}"
-            )
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
         super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:

@@ -80,15 +80,28 @@ class Profile:
         """A Rich table of `key_averages` (print it with rich or `prof.print()`)."""
         title = "Kernel timings" + (f" for {op}" if op else "")
         table = Table(title=title)
-        for name, justify in [("kernel", "left"), ("backend", "left"), ("calls", "right"),
-                              ("total", "right"), ("mean", "right"), ("share", "right"),
-                              ("GFLOP/s", "right"), ("GB/s", "right")]:
+        for name, justify in [
+            ("kernel", "left"),
+            ("backend", "left"),
+            ("calls", "right"),
+            ("total", "right"),
+            ("mean", "right"),
+            ("share", "right"),
+            ("GFLOP/s", "right"),
+            ("GB/s", "right"),
+        ]:
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         total = self.total_seconds or 1.0
         for row in self.key_averages(sort_by, op)[:limit]:
             table.add_row(
-                row.kernel, row.backend, str(row.calls), _time(row.seconds), _time(row.mean),
-                f"{row.seconds / total:.1%}", f"{row.gflops:.2f}", f"{row.gbytes_per_second:.2f}",
+                row.kernel,
+                row.backend,
+                str(row.calls),
+                _time(row.seconds),
+                _time(row.mean),
+                f"{row.seconds / total:.1%}",
+                f"{row.gflops:.2f}",
+                f"{row.gbytes_per_second:.2f}",
             )
         return table
 

@@ -1,9 +1,9 @@
 """Module 1 — `Scalar`: one float that remembers how it was computed, so it can differentiate.
 
-    x = Scalar(2.0)
-    y = x * x + x          # builds a graph: Mul, Add
-    y.backward()           # dy/dx = 2x + 1
-    x.grad                 # 5.0
+x = Scalar(2.0)
+y = x * x + x          # builds a graph: Mul, Add
+y.backward()           # dy/dx = 2x + 1
+x.grad                 # 5.0
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ def _check_number(value: Any, op: str) -> float:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"{op}: expected a real number (float or int) or a Scalar, "
-            f"got {value!r} of type {type(value).__name__}"
+            f"{op}: expected a real number (float or int) or a Scalar, got {value!r} of type {type(value).__name__}"
         )
     return float(value)
 
@@ -91,8 +90,7 @@ class Scalar(GraphValue):
         grads = wrap_tuple(history.last_fn.backward(history.ctx, d_output))
         if len(grads) != len(history.inputs):
             raise RuntimeError(
-                f"{history.last_fn.__name__}.backward returned {len(grads)} gradients "
-                f"for {len(history.inputs)} inputs"
+                f"{history.last_fn.__name__}.backward returned {len(grads)} gradients for {len(history.inputs)} inputs"
             )
         return [(x, g) for x, g in zip(history.inputs, grads) if x.history is not None]  # skip constants
         # END ASSIGN1_3

@@ -24,14 +24,10 @@ class ScalarLinear(Module):
         super().__init__()
         self.in_size, self.out_size = in_size, out_size
         self.weights = [
-            [self.add_parameter(f"weight_{i}_{j}", Scalar(2 * (rng.random() - 0.5)))
-             for j in range(out_size)]
+            [self.add_parameter(f"weight_{i}_{j}", Scalar(2 * (rng.random() - 0.5))) for j in range(out_size)]
             for i in range(in_size)
         ]
-        self.bias = [
-            self.add_parameter(f"bias_{j}", Scalar(2 * (rng.random() - 0.5)))
-            for j in range(out_size)
-        ]
+        self.bias = [self.add_parameter(f"bias_{j}", Scalar(2 * (rng.random() - 0.5))) for j in range(out_size)]
 
     def forward(self, inputs: Sequence[Scalar | float]) -> list[Scalar]:
         if len(inputs) != self.in_size:

@@ -72,10 +72,7 @@ def _problem(name: str, target: Any, value: Any) -> str | None:
     if array.dtype.kind != "f":
         return f"{name}: expected floating-point values, got dtype {array.dtype}"
     if array.shape != expected.shape:
-        return (
-            f"{name}: the checkpoint has shape {array.shape}, "
-            f"the model's parameter has shape {expected.shape}"
-        )
+        return f"{name}: the checkpoint has shape {array.shape}, the model's parameter has shape {expected.shape}"
     return None
 
 
@@ -116,8 +113,7 @@ def load_state_dict(module: Module, state: dict[str, Any], strict: bool = True) 
         problems.insert(0, f"unexpected keys: {', '.join(keys.unexpected_keys)}")
     if problems:
         raise CheckpointError(
-            f"load_state_dict into {type(module).__name__} failed; nothing was changed:\n  "
-            + "\n  ".join(problems)
+            f"load_state_dict into {type(module).__name__} failed; nothing was changed:\n  " + "\n  ".join(problems)
         )
     for name, parameter in parameters.items():
         if name in state:
@@ -139,20 +135,21 @@ def _encode(value: Any, arrays: list[np.ndarray], where: str) -> dict[str, Any]:
     if isinstance(value, (np.ndarray, np.generic, Tensor)):
         array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         if array.dtype.hasobject:
-            raise TypeError(
-                f"save: {where} is an array of Python objects, which cannot be saved without pickle"
-            )
+            raise TypeError(f"save: {where} is an array of Python objects, which cannot be saved without pickle")
         arrays.append(array)
         kind = "npscalar" if isinstance(value, np.generic) else "ndarray"
         kind = "tensor" if isinstance(value, Tensor) else kind
         return {"type": kind, "file": f"arrays/{len(arrays) - 1}.npy"}
     if isinstance(value, dict):
-        items = [[_encode(k, arrays, f"{where} key {k!r}"), _encode(v, arrays, f"{where}[{k!r}]")]
-                 for k, v in value.items()]
+        items = [
+            [_encode(k, arrays, f"{where} key {k!r}"), _encode(v, arrays, f"{where}[{k!r}]")] for k, v in value.items()
+        ]
         return {"type": "dict", "items": items}
     if isinstance(value, (list, tuple)):
-        return {"type": type(value).__name__,
-                "items": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]}
+        return {
+            "type": type(value).__name__,
+            "items": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)],
+        }
     hint = "; save its .state_dict() instead" if hasattr(value, "state_dict") else ""
     raise TypeError(f"save: {where} has type {type(value).__name__}, which cannot be saved{hint}")
 
@@ -233,8 +230,7 @@ def load(path: PathLike) -> Any:
             return _decode(manifest["root"], archive)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError) as error:
         raise CheckpointError(
-            f"load: {path!r} is not a readable minitorch checkpoint "
-            f"(truncated, corrupt or another format): {error}"
+            f"load: {path!r} is not a readable minitorch checkpoint (truncated, corrupt or another format): {error}"
         ) from error
 
 

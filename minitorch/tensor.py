@@ -22,8 +22,23 @@ from .autodiff import GraphValue, History, backpropagate, new_id
 from .backends.base import TensorBackend
 from .tensor_data import ShapeError, TensorData, resolve_dtype
 from .tensor_functions import (
-    EQ, LT, Add, Copy, Exp, Inv, IsClose, Log, MatMul, Max, Mul, Neg, Permute, ReLU, Sigmoid,
-    Sum, View,
+    EQ,
+    LT,
+    Add,
+    Copy,
+    Exp,
+    Inv,
+    IsClose,
+    Log,
+    MatMul,
+    Max,
+    Mul,
+    Neg,
+    Permute,
+    ReLU,
+    Sigmoid,
+    Sum,
+    View,
 )
 
 TensorLike = Union[float, int, "Tensor"]
@@ -97,9 +112,7 @@ class Tensor(GraphValue):
                 f"{value.backend.name!r}); move one with .to(backend)"
             )
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(
-                f"{op}: expected a Tensor or a real number, got {value!r} of type {type(value).__name__}"
-            )
+            raise TypeError(f"{op}: expected a Tensor or a real number, got {value!r} of type {type(value).__name__}")
         return Tensor(TensorData(np.array([float(value)], dtype=self.dtype), ()), backend=self.backend)
 
     def _operands(self, value: TensorLike, op: str) -> tuple[Tensor, Tensor]:
@@ -183,8 +196,7 @@ class Tensor(GraphValue):
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(history.inputs):
             raise RuntimeError(
-                f"{history.last_fn.op_name()}.backward returned {len(grads)} gradients "
-                f"for {len(history.inputs)} inputs"
+                f"{history.last_fn.op_name()}.backward returned {len(grads)} gradients for {len(history.inputs)} inputs"
             )
         return [
             (x, g if g.shape == x.shape else g.sum_to(x.shape))
@@ -378,7 +390,7 @@ class Tensor(GraphValue):
         return Permute.apply(self, order=tuple(int(o) % self.dims for o in order))
 
     @property
-    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+    def mT(self) -> Tensor:  # PyTorch's name
         """Transpose of the last two dims (matrix transpose, batched)."""
         if self.dims < 2:
             raise ShapeError(f"mT: needs at least 2 dims, got shape {self.shape}")
@@ -387,7 +399,7 @@ class Tensor(GraphValue):
         return self.permute(*order)
 
     @property
-    def T(self) -> Tensor:  # noqa: N802
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.dims)))
 
     def view(self, *shape: int | Sequence[int]) -> Tensor:
@@ -494,8 +506,12 @@ def tensor(
 
 def from_numpy(array: np.ndarray, backend: str | TensorBackend | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor with a copy of `array`'s values (float32 stays float32, else float64)."""
-    return tensor(np.asarray(array), requires_grad=requires_grad, backend=backend,
-                  dtype="float32" if np.asarray(array).dtype == np.float32 else "float64")
+    return tensor(
+        np.asarray(array),
+        requires_grad=requires_grad,
+        backend=backend,
+        dtype="float32" if np.asarray(array).dtype == np.float32 else "float64",
+    )
 
 
 def _filled(shape: Sequence[int], value: float, **kwargs: Any) -> Tensor:

@@ -36,11 +36,10 @@ use_cuda_simulator_without_gpu()
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_FILE = ROOT / "assignments" / "tasks.toml"
 
+settings.register_profile("default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
-    "default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
+    "ci", deadline=None, max_examples=40, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
@@ -50,7 +49,7 @@ def task_marker_names() -> list[str]:
     return ["task" + task["id"].replace(".", "_") for task in tasks]
 
 
-def pytest_configure(config) -> None:  # noqa: ANN001 - pytest hook
+def pytest_configure(config) -> None:  # pytest hook
     for name in task_marker_names():
         config.addinivalue_line("markers", f"{name}: tests of assignment task {name[4:].replace('_', '.')}")
 
@@ -61,15 +60,11 @@ CUDA_SIMULATOR_EXAMPLES = 2
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):  # noqa: ANN001, ANN201 - pytest hook
+def pytest_runtest_call(item):  # pytest hook
     test = getattr(item, "obj", None)
     params = getattr(getattr(item, "callspec", None), "params", {})
     original = getattr(test, "_hypothesis_internal_use_settings", None)  # hypothesis reads it per call
-    shrink = (
-        original is not None
-        and "cuda" in params.values()
-        and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-    )
+    shrink = original is not None and "cuda" in params.values() and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
     if shrink:
         test._hypothesis_internal_use_settings = settings(
             original, max_examples=min(original.max_examples, CUDA_SIMULATOR_EXAMPLES)

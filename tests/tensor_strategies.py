@@ -81,15 +81,11 @@ def shapes(
     min_dims: int = 1, max_dims: int = 4, min_side: int = 1, max_side: int = 4
 ) -> st.SearchStrategy[tuple[int, ...]]:
     """Tensor shapes of `min_dims`..`max_dims` dims with sizes `min_side`..`max_side`."""
-    return st.lists(
-        st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims
-    ).map(tuple)
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
 @st.composite
-def shrunk_shapes(
-    draw: st.DrawFn, full: tuple[int, ...], keep_all_dims: bool = False
-) -> tuple[int, ...]:
+def shrunk_shapes(draw: st.DrawFn, full: tuple[int, ...], keep_all_dims: bool = False) -> tuple[int, ...]:
     """A shape that broadcasts to `full`: maybe fewer leading dims, maybe some sizes 1."""
     drop = 0 if keep_all_dims else draw(st.integers(0, max(len(full) - 1, 0)))
     kept = full[drop:]

@@ -79,11 +79,10 @@ def test_stub_keeps_signature_and_docstring_and_raises_naming_the_task() -> None
     stubbed, regions = stub_regions(SOURCE, TITLES, "ops.py")
     assert [(r.task_id, r.begin, r.end) for r in regions] == [("0.1", 3, 6), ("0.2", 14, 16)]
     assert 'def add(a: float, b: float) -> float:\n    """Add two numbers."""\n' in stubbed
-    assert ('    # BEGIN ASSIGN0_1\n    raise NotImplementedError("Task 0.1: Add")\n'
-            '    # END ASSIGN0_1\n') in stubbed
+    assert ('    # BEGIN ASSIGN0_1\n    raise NotImplementedError("Task 0.1: Add")\n    # END ASSIGN0_1\n') in stubbed
     assert "total = a + b" not in stubbed and "return k * x" not in stubbed
     namespace: dict = {}
-    exec(compile(stubbed, "ops.py", "exec"), namespace)  # noqa: S102 - runs the stub
+    exec(compile(stubbed, "ops.py", "exec"), namespace)  # runs the stub
     assert namespace["add"].__doc__ == "Add two numbers."
     with pytest.raises(NotImplementedError, match=r"^Task 0\.1: Add$"):
         namespace["add"](1, 2)
@@ -93,37 +92,38 @@ def test_stub_keeps_signature_and_docstring_and_raises_naming_the_task() -> None
 
 def test_stub_of_an_empty_region_and_of_a_file_without_regions() -> None:
     stubbed, _ = stub_regions("def f():\n    # BEGIN ASSIGN0_1\n    # END ASSIGN0_1\n", TITLES)
-    assert stubbed == ('def f():\n    # BEGIN ASSIGN0_1\n'
-                       '    raise NotImplementedError("Task 0.1: Add")\n    # END ASSIGN0_1\n')
+    assert stubbed == (
+        'def f():\n    # BEGIN ASSIGN0_1\n    raise NotImplementedError("Task 0.1: Add")\n    # END ASSIGN0_1\n'
+    )
     assert stub_regions("x = 1\n", TITLES) == ("x = 1\n", [])
 
 
 BAD_MARKERS = {
     "unknown task": (
         "def f():\n    # BEGIN ASSIGN9_9\n    pass\n    # END ASSIGN9_9\n",
-        r"f\.py:2: ASSIGN9_9 names task 9\.9, which tasks\.toml does not list"),
+        r"f\.py:2: ASSIGN9_9 names task 9\.9, which tasks\.toml does not list",
+    ),
     "nested": (
         "def f():\n    # BEGIN ASSIGN0_1\n    # BEGIN ASSIGN0_2\n",
-        r"f\.py:3: BEGIN ASSIGN0_2 inside the region BEGIN ASSIGN0_1 opened at line 2"),
-    "END without BEGIN": (
-        "def f():\n    pass\n    # END ASSIGN0_1\n",
-        r"f\.py:3: END ASSIGN0_1 without a BEGIN"),
-    "never closed": (
-        "def f():\n    # BEGIN ASSIGN0_1\n    pass\n",
-        r"f\.py:2: BEGIN ASSIGN0_1 is never closed"),
+        r"f\.py:3: BEGIN ASSIGN0_2 inside the region BEGIN ASSIGN0_1 opened at line 2",
+    ),
+    "END without BEGIN": ("def f():\n    pass\n    # END ASSIGN0_1\n", r"f\.py:3: END ASSIGN0_1 without a BEGIN"),
+    "never closed": ("def f():\n    # BEGIN ASSIGN0_1\n    pass\n", r"f\.py:2: BEGIN ASSIGN0_1 is never closed"),
     "END of another task": (
         "def f():\n    # BEGIN ASSIGN0_1\n    pass\n    # END ASSIGN0_2\n",
-        r"f\.py:4: END ASSIGN0_2 closes BEGIN ASSIGN0_1 from line 2"),
+        r"f\.py:4: END ASSIGN0_2 closes BEGIN ASSIGN0_1 from line 2",
+    ),
     "END indented differently": (
         "def f():\n    # BEGIN ASSIGN0_1\n    pass\n  # END ASSIGN0_1\n",
-        r"f\.py:4: END ASSIGN0_1 is indented differently"),
+        r"f\.py:4: END ASSIGN0_1 is indented differently",
+    ),
     "dotted id": ("def f():\n    # BEGIN ASSIGN1.2\n", r"f\.py:2: malformed marker"),
     "after code": ("def f():\n    x = 1  # BEGIN ASSIGN0_1\n", r"f\.py:2: malformed marker"),
     # The markers sit shallower than the loop body they enclose: `for` is left without a body.
     "stub is not Python": (
-        ("def f(xs):\n    for x in xs:\n    # BEGIN ASSIGN0_1\n        print(x)\n"
-         "    # END ASSIGN0_1\n"),
-        r"f\.py:\d+: the student version is not valid Python"),
+        ("def f(xs):\n    for x in xs:\n    # BEGIN ASSIGN0_1\n        print(x)\n    # END ASSIGN0_1\n"),
+        r"f\.py:\d+: the student version is not valid Python",
+    ),
 }
 
 
@@ -203,9 +203,9 @@ def mul(a, b):
 '''
 
 
-def write_package(root: Path, add: str = "return a + b", mul: str = "return a * b",
-                  init_prefix: str = "") -> Path:
+def write_package(root: Path, add: str = "return a + b", mul: str = "return a * b", init_prefix: str = "") -> Path:
     """`root/toypkg`, with these bodies for `add` and `mul`, and code run first at import."""
+
     def body(code: str) -> str:
         return textwrap.indent(textwrap.dedent(code).strip(), "    ")
 
@@ -263,8 +263,7 @@ def test_student_version_of_fake_repo(reference: Path, tmp_path: Path) -> None:
 
 
 def test_student_command(reference: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "assignments", "student", str(tmp_path / "out"),
-               "--repo", str(reference)]
+    command = [sys.executable, "-m", "assignments", "student", str(tmp_path / "out"), "--repo", str(reference)]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "stubbed 2 regions in 1 files" in done.stdout
@@ -326,8 +325,7 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
-def test_cheating_or_crashing_code_earns_nothing(reference: Path, tmp_path: Path,
-                                                 attack: str) -> None:
+def test_cheating_or_crashing_code_earns_nothing(reference: Path, tmp_path: Path, attack: str) -> None:
     body, expected = ATTACKS[attack]
     report = run_grade(reference, write_package(tmp_path / "student", add=body), timeout_test=2)
     assert report.ok, report.errors
@@ -344,8 +342,7 @@ def test_rewriting_results_json_does_not_count(reference: Path, tmp_path: Path) 
             path.write_text(fake)
         return 0
         """
-    report = run_grade(reference, write_package(tmp_path / "student", add=body),
-                       json_path=json_path)
+    report = run_grade(reference, write_package(tmp_path / "student", add=body), json_path=json_path)
     assert earned(report) == {"0.1": 0, "0.2": 6}
     assert json.loads(json_path.read_text())["score"] == 6
 
@@ -355,15 +352,15 @@ def test_rewriting_the_reference_tests_voids_the_run(reference: Path, tmp_path: 
     would collect the rewritten ones: every test loses its credit instead."""
     forged = "import pytest\n" + "".join(
         f"@pytest.mark.{marker}\ndef {name}(*args):\n    pass\n"
-        for marker, name in [("task0_1", "test_add"), ("task0_1", "test_add_negative"),
-                             ("task0_2", "test_mul")])
+        for marker, name in [("task0_1", "test_add"), ("task0_1", "test_add_negative"), ("task0_2", "test_mul")]
+    )
     prefix = f"import pathlib\npathlib.Path('tests/test_ops.py').write_text({forged!r})\n"
-    student = write_package(tmp_path / "student", add="import os\nos._exit(0)",
-                            init_prefix=prefix)
+    student = write_package(tmp_path / "student", add="import os\nos._exit(0)", init_prefix=prefix)
     report = run_grade(reference, student)
     assert earned(report) == {"0.1": 0, "0.2": 0}
-    assert all("no credit: the reference files" in message
-               for task in ("0.1", "0.2") for message in messages(report, task))
+    assert all(
+        "no credit: the reference files" in message for task in ("0.1", "0.2") for message in messages(report, task)
+    )
 
 
 @pytest.mark.parametrize("prefix", ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n"])
@@ -371,8 +368,7 @@ def test_exiting_at_import_earns_nothing(reference: Path, tmp_path: Path, prefix
     report = run_grade(reference, write_package(tmp_path / "student", init_prefix=prefix))
     assert report.ok, report.errors  # grading ran; the student's package is what failed
     assert earned(report) == {"0.1": 0, "0.2": 0}
-    assert all(message.startswith("not run")
-               for task in ("0.1", "0.2") for message in messages(report, task))
+    assert all(message.startswith("not run") for task in ("0.1", "0.2") for message in messages(report, task))
 
 
 def test_missing_package_earns_nothing(reference: Path, tmp_path: Path) -> None:
@@ -405,10 +401,18 @@ def test_task_without_tests_is_an_error_not_a_pass(reference: Path, tmp_path: Pa
     tasks = reference / "assignments" / "tasks.toml"
     tasks.write_text(tasks.read_text() + '\n[[task]]\nid = "0.3"\ntitle = "Nothing"\npoints = 4\n')
     json_path = tmp_path / "results.json"
-    command = [sys.executable, "-m", "assignments", "grade", str(reference),
-               "--reference", str(reference), "--json", str(json_path)]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
-                          check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "assignments",
+        "grade",
+        str(reference),
+        "--reference",
+        str(reference),
+        "--json",
+        str(json_path),
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "no tests collected with marker task0_3" in done.stdout
     results = json.loads(json_path.read_text())
@@ -446,13 +450,15 @@ def test_student_version_of_this_repository_fails_every_task(tmp_path: Path) -> 
     """Fail-fast: each task stops at its first failing test, so this stays quick."""
     student = tmp_path / "student"
     make_student_version(REPO, student)
-    report = grade(student, reference_dir=REPO, json_path=tmp_path / "results.json",
-                   fail_fast=True, **GENEROUS)
+    report = grade(student, reference_dir=REPO, json_path=tmp_path / "results.json", fail_fast=True, **GENEROUS)
     assert report.ok, report.errors
     no_tests = [r.task.id for r in report.tasks if r.total == 0]
     assert not no_tests, f"tasks without tests: {no_tests}"
-    passing = [r.task.id for r in report.tasks
-               if not any(not o.passed and not o.message.startswith("not run") for o in r.outcomes)]
+    passing = [
+        r.task.id
+        for r in report.tasks
+        if not any(not o.passed and not o.message.startswith("not run") for o in r.outcomes)
+    ]
     assert not passing, f"the student version fails no test of tasks {passing}"
 
 
@@ -465,8 +471,11 @@ def test_this_repository_passes_every_task(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("MINITORCH_TEST_BACKENDS", "simple")
     report = grade(REPO, reference_dir=REPO, json_path=tmp_path / "results.json", **GENEROUS)
     assert report.ok, report.errors
-    failing = {r.task.id: [(o.nodeid, o.message[:300]) for o in r.outcomes if not o.passed]
-               for r in report.tasks if r.passed < r.total}
+    failing = {
+        r.task.id: [(o.nodeid, o.message[:300]) for o in r.outcomes if not o.passed]
+        for r in report.tasks
+        if r.passed < r.total
+    }
     assert not failing, f"the reference fails tests: {failing}"
     assert report.score == report.max_score
 
@@ -475,8 +484,9 @@ def test_missing_minitorch_does_not_fall_back_to_the_installed_one(tmp_path: Pat
     """minitorch is installed in editable mode from this repository; grading must not use it."""
     (tmp_path / "empty").mkdir()
     task = load_task_list(REPO).ids[0]
-    report = grade(tmp_path / "empty", reference_dir=REPO, tasks=[task],
-                   json_path=tmp_path / "results.json", **GENEROUS)
+    report = grade(
+        tmp_path / "empty", reference_dir=REPO, tasks=[task], json_path=tmp_path / "results.json", **GENEROUS
+    )
     assert report.ok, report.errors
     assert report.score == 0
     assert all("minitorch/ is missing" in o.message for o in report.task(task).outcomes)

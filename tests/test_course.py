@@ -82,14 +82,13 @@ def run_chapter(path: Path) -> int:
         code = compile("\n" * (fence.line - 1) + fence.code, str(path), "exec", dont_inherit=True)
         trace = None
         try:
-            exec(code, namespace)  # noqa: S102 - running the chapter's code is the test
-        except Exception as err:  # noqa: BLE001 - any error fails, reported with its line
+            exec(code, namespace)  # running the chapter's code is the test
+        except Exception as err:  # any error fails, reported with its line
             # Drop this function's own frame: the traceback starts in the chapter.
             trace = "".join(traceback.format_exception(type(err), err, err.__traceback__.tb_next))
         if trace is not None:
             pytest.fail(
-                f"{_shown(path)}: the python block starting at line {fence.line} "
-                f"failed:\n{trace}",
+                f"{_shown(path)}: the python block starting at line {fence.line} failed:\n{trace}",
                 pytrace=False,
             )
         ran += 1
@@ -126,14 +125,12 @@ def test_chapter_fences_are_tagged(chapter: Path) -> None:
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=_ids(CHAPTERS))
 def test_chapter_blocks_match_pytest_markdown_docs(chapter: Path) -> None:
     """Our runner and `pytest --markdown-docs` see exactly the same blocks."""
-    from pytest_markdown_docs import plugin  # the dev extra installs it: a failure, not a skip
     from markdown_it import MarkdownIt
+    from pytest_markdown_docs import plugin  # the dev extra installs it: a failure, not a skip
 
     theirs = [
         test.start_line + 1  # their start_line is 0-based
-        for test in plugin.extract_fence_tests(
-            MarkdownIt("commonmark"), chapter.read_text("utf8"), 0, chapter
-        )
+        for test in plugin.extract_fence_tests(MarkdownIt("commonmark"), chapter.read_text("utf8"), 0, chapter)
     ]
     ours = [fence.line for fence in fences(chapter) if fence.runs]
     assert ours == theirs

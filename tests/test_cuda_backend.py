@@ -43,7 +43,7 @@ def quick_simulator_thread_switching() -> Iterator[None]:
     sys.setswitchinterval(previous)
 
 
-def pair(shape, seed, dtype="float64", positive=False, permute=None):  # noqa: ANN001, ANN201
+def pair(shape, seed, dtype="float64", positive=False, permute=None):
     """The same random values on `simple` and `cuda`."""
     return backend_pairs.pair(shape, seed, "cuda", dtype, positive, permute)
 
@@ -74,9 +74,7 @@ def test_map_over_more_elements_than_one_block() -> None:
 @pytest.mark.task3_3
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", BINARY)
-@pytest.mark.parametrize(
-    "shapes", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4))]
-)
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4))])
 def test_zip_matches_simple_with_broadcasting(name: str, dtype: str, shapes) -> None:
     a_simple, a_cuda = pair(shapes[0], seed=2, dtype=dtype, positive=True)
     b_simple, b_cuda = pair(shapes[1], seed=3, dtype=dtype, positive=True)
@@ -150,8 +148,9 @@ def test_matmul_matches_simple(shapes, dtype: str) -> None:
     b_simple, b_cuda = pair(shapes[1], seed=8, dtype=dtype)
     product = a_cuda @ b_cuda
     assert_same(a_simple @ b_simple, product, MATMUL_TOL[dtype])
-    np.testing.assert_allclose(product.numpy(), a_cuda.numpy() @ b_cuda.numpy(),
-                               rtol=MATMUL_TOL[dtype], atol=MATMUL_TOL[dtype])
+    np.testing.assert_allclose(
+        product.numpy(), a_cuda.numpy() @ b_cuda.numpy(), rtol=MATMUL_TOL[dtype], atol=MATMUL_TOL[dtype]
+    )
 
 
 @pytest.mark.task3_4
@@ -204,8 +203,7 @@ def test_without_gpu_or_simulator_the_backend_says_what_is_missing() -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     env["CUDA_VISIBLE_DEVICES"] = ""  # hide a real GPU too, where there is one
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env=env, check=True)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     if "GPU-VISIBLE" in result.stdout:
         pytest.skip("a GPU stays visible even with CUDA_VISIBLE_DEVICES empty")
     assert "backend 'cuda' is not available: no CUDA GPU was found" in result.stdout

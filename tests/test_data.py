@@ -163,7 +163,10 @@ def write_mnist(folder: Path, prefix: str, count: int, gz: bool) -> tuple[np.nda
     rng = np.random.default_rng(count)
     images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, size=count, dtype=np.uint8)
-    for stem, array, code in ((f"{prefix}-images-idx3-ubyte", images, 0x08), (f"{prefix}-labels-idx1-ubyte", labels, 0x08)):
+    for stem, array, code in (
+        (f"{prefix}-images-idx3-ubyte", images, 0x08),
+        (f"{prefix}-labels-idx1-ubyte", labels, 0x08),
+    ):
         content = idx_bytes(array, code)
         (folder / (stem + ".gz" if gz else stem)).write_bytes(gzip.compress(content) if gz else content)
     return images, labels

@@ -108,11 +108,7 @@ def test_module_clusters_and_max_depth() -> None:
     assert set(full) == {"MLP", "layers:Sequential", "0:Linear", "1:ReLU", "2:Linear"}
     assert {f"n{weight}", f"n{bias}"} <= full["0:Linear"]  # parameters sit in their layer
     assert len(full["0:Linear"]) == 8  # weight, bias, and Permute, MatMul, Add (box + ellipse each)
-    assert (
-        full["0:Linear"] | full["1:ReLU"] | full["2:Linear"]
-        == full["layers:Sequential"]
-        == full["MLP"]
-    )
+    assert full["0:Linear"] | full["1:ReLU"] | full["2:Linear"] == full["layers:Sequential"] == full["MLP"]
     collapsed = clusters(render(rec, max_depth=1).source)
     assert set(collapsed) == {"MLP"} and collapsed["MLP"] == full["MLP"]  # deeper nodes stay in MLP
     two = clusters(render(rec, max_depth=2).source)
@@ -128,11 +124,7 @@ def test_nan_is_red_and_first_nan_op_is_marked() -> None:
     y = log * 0.0
     source = render(y).source
     log_op = node_line(source, f"n{log.unique_id}_op")
-    assert (
-        "penwidth=3" in log_op
-        and f'xlabel="{FIRST_NONFINITE_MARK}"' in log_op
-        and "color=red" in log_op
-    )
+    assert "penwidth=3" in log_op and f'xlabel="{FIRST_NONFINITE_MARK}"' in log_op and "color=red" in log_op
     assert "first NaN" in FIRST_NONFINITE_MARK
     assert "penwidth" not in node_line(source, f"n{y.unique_id}_op")  # Mul only passed it on
     assert "value -inf" in node_line(source, f"n{log.unique_id}")
@@ -154,9 +146,7 @@ def test_show_saved_values() -> None:
     tensor = minitorch.tensor([1.0, 2.0], requires_grad=True)
     total = tensor.sum()
     sum_node = total.history.inputs[0]  # Sum saved the input's shape
-    assert "shape (2,)" in node_line(
-        render(total, show_saved=True).source, f"n{sum_node.unique_id}_saved"
-    )
+    assert "shape (2,)" in node_line(render(total, show_saved=True).source, f"n{sum_node.unique_id}_saved")
 
 
 def test_render_accepts_models_and_rejects_other_things() -> None:
@@ -186,9 +176,7 @@ def test_svg_and_png_images(tmp_path: Path) -> None:
     assert "<svg" in graph._repr_mimebundle_()["image/svg+xml"]  # inline in Jupyter
 
 
-def test_without_dot_the_source_is_kept_with_an_install_hint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_dot_the_source_is_kept_with_an_install_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `dot` to find
     _, _, y = square_plus()
     graph = render(y)

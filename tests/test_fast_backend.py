@@ -20,7 +20,7 @@ TOL = {"float64": 1e-12, "float32": 1e-5}
 MATMUL_TOL = {"float64": 1e-10, "float32": 1e-4}
 
 
-def pair(shape, seed, dtype="float64", positive=False, permute=None):  # noqa: ANN001, ANN201
+def pair(shape, seed, dtype="float64", positive=False, permute=None):
     """The same random values on `simple` and `fast`."""
     return backend_pairs.pair(shape, seed, "fast", dtype, positive, permute)
 
@@ -33,7 +33,7 @@ def assert_same(simple: minitorch.Tensor, fast: minitorch.Tensor, tol: float) ->
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", UNARY)
 @pytest.mark.parametrize("permute", [None, (2, 0, 1)])
-def test_map_matches_simple(name: str, dtype: str, permute) -> None:  # noqa: ANN001
+def test_map_matches_simple(name: str, dtype: str, permute) -> None:
     simple, fast = pair((3, 4, 5), seed=1, dtype=dtype, positive=True, permute=permute)
     assert_same(UNARY[name](simple), UNARY[name](fast), TOL[dtype])
 
@@ -41,10 +41,8 @@ def test_map_matches_simple(name: str, dtype: str, permute) -> None:  # noqa: AN
 @pytest.mark.task3_1
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", BINARY)
-@pytest.mark.parametrize(
-    "shapes", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4))]
-)
-def test_zip_matches_simple_with_broadcasting(name: str, dtype: str, shapes) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((4,), (2, 1, 4))])
+def test_zip_matches_simple_with_broadcasting(name: str, dtype: str, shapes) -> None:
     a_simple, a_fast = pair(shapes[0], seed=2, dtype=dtype, positive=True)
     b_simple, b_fast = pair(shapes[1], seed=3, dtype=dtype, positive=True)
     assert_same(BINARY[name](a_simple, b_simple), BINARY[name](a_fast, b_fast), TOL[dtype])
@@ -61,7 +59,7 @@ def test_zip_on_permuted_inputs() -> None:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("dim", [0, 1, 2])
 @pytest.mark.parametrize("permute", [None, (1, 2, 0)])
-def test_reductions_match_simple(dim: int, dtype: str, permute) -> None:  # noqa: ANN001
+def test_reductions_match_simple(dim: int, dtype: str, permute) -> None:
     simple, fast = pair((3, 4, 5), seed=6, dtype=dtype, permute=permute)
     assert_same(simple.sum(dim), fast.sum(dim), TOL[dtype] * 10)
     assert_same(simple.max(dim), fast.max(dim), 0.0)
@@ -87,12 +85,13 @@ def test_gradients_match_simple() -> None:
     "shapes",
     [((4, 5), (5, 3)), ((2, 4, 5), (5, 3)), ((2, 4, 5), (2, 5, 3)), ((1, 4, 5), (3, 5, 2)), ((3,), (3, 4))],
 )
-def test_matmul_matches_simple(shapes, dtype: str) -> None:  # noqa: ANN001
+def test_matmul_matches_simple(shapes, dtype: str) -> None:
     a_simple, a_fast = pair(shapes[0], seed=7, dtype=dtype)
     b_simple, b_fast = pair(shapes[1], seed=8, dtype=dtype)
     assert_same(a_simple @ b_simple, a_fast @ b_fast, MATMUL_TOL[dtype])
-    np.testing.assert_allclose((a_fast @ b_fast).numpy(), a_fast.numpy() @ b_fast.numpy(),
-                               rtol=MATMUL_TOL[dtype], atol=MATMUL_TOL[dtype])
+    np.testing.assert_allclose(
+        (a_fast @ b_fast).numpy(), a_fast.numpy() @ b_fast.numpy(), rtol=MATMUL_TOL[dtype], atol=MATMUL_TOL[dtype]
+    )
 
 
 @pytest.mark.task3_2

@@ -59,7 +59,7 @@ def grad_of(t: minitorch.Tensor) -> np.ndarray:
     return t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
 
 
-def eager_and_compiled(fn: Callable, backend: str, domain: str, passes=None):  # noqa: ANN001, ANN201
+def eager_and_compiled(fn: Callable, backend: str, domain: str, passes=None):
     """(eager output, eager grads, compiled output, compiled grads) for fn(x, w)."""
     x, w = make_inputs(backend, domain)
     out = fn(x, w)
@@ -125,9 +125,29 @@ def test_interpreter_and_plan_agree(name: str) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.sampled_from(["add_w", "mul_w", "neg", "sigmoid", "relu", "exp_small", "square", "sum_keep",
-                                 "max_keep", "mul_c", "sub_c", "permute_back"]), min_size=1, max_size=8),
-       st.integers(0, 1000))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "add_w",
+                "mul_w",
+                "neg",
+                "sigmoid",
+                "relu",
+                "exp_small",
+                "square",
+                "sum_keep",
+                "max_keep",
+                "mul_c",
+                "sub_c",
+                "permute_back",
+            ]
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(0, 1000),
+)
 def test_property_generated_programs(steps: list[str], seed: int) -> None:
     """Random chains of ops: compiled (full pipeline) output and gradients equal eager ones."""
 
@@ -135,11 +155,17 @@ def test_property_generated_programs(steps: list[str], seed: int) -> None:
         y = x
         for step in steps:
             y = {
-                "add_w": lambda v: v + w, "mul_w": lambda v: v * w, "neg": lambda v: -v,
-                "sigmoid": lambda v: v.sigmoid(), "relu": lambda v: v.relu(),
-                "exp_small": lambda v: (v.sigmoid() - 0.5).exp(), "square": lambda v: v * v,
-                "sum_keep": lambda v: v.sum(1, keepdim=True) + v, "max_keep": lambda v: v - v.max(0, keepdim=True),
-                "mul_c": lambda v: v * 0.7, "sub_c": lambda v: v - 0.3,
+                "add_w": lambda v: v + w,
+                "mul_w": lambda v: v * w,
+                "neg": lambda v: -v,
+                "sigmoid": lambda v: v.sigmoid(),
+                "relu": lambda v: v.relu(),
+                "exp_small": lambda v: (v.sigmoid() - 0.5).exp(),
+                "square": lambda v: v * v,
+                "sum_keep": lambda v: v.sum(1, keepdim=True) + v,
+                "max_keep": lambda v: v - v.max(0, keepdim=True),
+                "mul_c": lambda v: v * 0.7,
+                "sub_c": lambda v: v - 0.3,
                 "permute_back": lambda v: v.permute(1, 0).permute(1, 0),
             }[step](y)
         return y

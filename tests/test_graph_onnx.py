@@ -142,8 +142,13 @@ def fused_by_hand(dtype: str) -> Graph:
     x = graph.add("input", [], (4, 3), dtype, name="x")
     w = graph.add("input", [], (4, 3), dtype, name="w")
     half = graph.add("const", [], (), dtype, value=np.array(0.5, dtype=dtype))
-    program = [("mul", ["in0", "in1"]), ("add", ["t0", "in2"]), ("sigmoid", ["t1"]),
-               ("lt", ["t2", "in2"]), ("mul", ["t3", "in0"])]
+    program = [
+        ("mul", ["in0", "in1"]),
+        ("add", ["t0", "in2"]),
+        ("sigmoid", ["t1"]),
+        ("lt", ["t2", "in2"]),
+        ("mul", ["t3", "in0"]),
+    ]
     fused = graph.add("fused", [x.id, w.id, half.id], (4, 3), dtype, program=program, ops=len(program))
     graph.outputs = [fused.id]
     return graph

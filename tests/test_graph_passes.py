@@ -121,16 +121,20 @@ def test_infer_shapes_catches_a_wrong_recorded_shape_and_dtype() -> None:
 
 
 @pytest.mark.task5_2
-@pytest.mark.parametrize("op, shape_of_y, attrs, error, message", [
-    ("add", (2,), {}, ShapeError, r"%2 = add: add: shapes \(4, 3\) and \(2,\) cannot broadcast"),
-    ("matmul", (2, 5), {}, ShapeError, r"%2 = matmul: .*inner dimensions 3 and 2"),
-    ("sum", None, {"dim": 2}, ShapeError, r"%2 = sum: dim=2 is out of range"),
-    ("permute", None, {"order": (0, 0)}, ShapeError, r"%2 = permute: order \(0, 0\)"),
-    ("view", None, {"shape": (5,)}, ShapeError, r"%2 = view: cannot view shape \(4, 3\) \(12 elements\) as \(5,\)"),
-    ("neg", (4, 3), {}, IRError, r"%2 = neg: takes 1 inputs, got 2"),
-])
-def test_infer_shapes_names_the_node_and_op_of_a_mismatch(op: str, shape_of_y: tuple | None, attrs: dict,
-                                                          error: type, message: str) -> None:
+@pytest.mark.parametrize(
+    "op, shape_of_y, attrs, error, message",
+    [
+        ("add", (2,), {}, ShapeError, r"%2 = add: add: shapes \(4, 3\) and \(2,\) cannot broadcast"),
+        ("matmul", (2, 5), {}, ShapeError, r"%2 = matmul: .*inner dimensions 3 and 2"),
+        ("sum", None, {"dim": 2}, ShapeError, r"%2 = sum: dim=2 is out of range"),
+        ("permute", None, {"order": (0, 0)}, ShapeError, r"%2 = permute: order \(0, 0\)"),
+        ("view", None, {"shape": (5,)}, ShapeError, r"%2 = view: cannot view shape \(4, 3\) \(12 elements\) as \(5,\)"),
+        ("neg", (4, 3), {}, IRError, r"%2 = neg: takes 1 inputs, got 2"),
+    ],
+)
+def test_infer_shapes_names_the_node_and_op_of_a_mismatch(
+    op: str, shape_of_y: tuple | None, attrs: dict, error: type, message: str
+) -> None:
     graph = Graph()
     x = graph.add("input", [], (4, 3), "float64", name="x")
     inputs = [x.id]
@@ -247,8 +251,17 @@ def rule_case(name: str) -> tuple[Graph, list[str]]:
     return b.returns(out), ["%0:f64[4,3] = input 'x'", f"%{out}:f64[4,3] = exp %0", f"return %{out}"]
 
 
-RULE_CASES = ["x*1", "1*x", "x+0", "0+x", "neg(neg(x))", "inv(inv(x))", "id(x)", "identity permute",
-              "view to same shape"]
+RULE_CASES = [
+    "x*1",
+    "1*x",
+    "x+0",
+    "0+x",
+    "neg(neg(x))",
+    "inv(inv(x))",
+    "id(x)",
+    "identity permute",
+    "view to same shape",
+]
 
 
 @pytest.mark.task5_2
@@ -382,8 +395,9 @@ def test_cse_compares_const_values_and_attributes() -> None:
     two_a, two_b, three = b.const(2.0), b.const(2.0), b.const(3.0)
     two_f32 = b.const(2.0, dtype="float32")
     s0, s1, s1_again = b("sum", x, dim=0), b("sum", x, dim=1), b("sum", x, dim=1)
-    graph = b.returns(b("mul", x, two_a), b("mul", x, two_b), b("mul", x, three), b("mul", x, two_f32),
-                      s0, s1, s1_again)
+    graph = b.returns(
+        b("mul", x, two_a), b("mul", x, two_b), b("mul", x, three), b("mul", x, two_f32), s0, s1, s1_again
+    )
     merged = dead_code_elimination(common_subexpression_elimination(graph))
     consts = [n for n in merged.nodes if n.op == "const"]
     assert [(n.id, n.dtype) for n in consts] == [(two_a, "float64"), (three, "float64"), (two_f32, "float32")]
@@ -445,8 +459,10 @@ def test_fusion_turns_a_7_op_chain_into_one_fused_node() -> None:
         "%0:f64[4,3] = input 'x'",
         "%1:f64[4,3] = input 'y'",
         "%6:f64[] = const 2",
-        ("%9:f64[4,3] = fused %0 %1 %6 ops=7 {mul(in0, in1); add(t0, in0); sigmoid(t1); exp(t2); mul(t3, in2); "
-         "relu(t4); neg(t5)}"),
+        (
+            "%9:f64[4,3] = fused %0 %1 %6 ops=7 {mul(in0, in1); add(t0, in0); sigmoid(t1); exp(t2); mul(t3, in2); "
+            "relu(t4); neg(t5)}"
+        ),
         "return %9",
     ]
     node = fused.node(out)
@@ -663,15 +679,23 @@ def test_property_memory_plan_never_shares_a_buffer_between_live_values(graph: G
     assert plan.max_live_bytes <= plan.peak_bytes <= plan.naive_bytes
 
 
-PASSES = [infer_shapes, constant_folding, algebraic_simplification, common_subexpression_elimination,
-          dead_code_elimination, elementwise_fusion, memory_planning]
+PASSES = [
+    infer_shapes,
+    constant_folding,
+    algebraic_simplification,
+    common_subexpression_elimination,
+    dead_code_elimination,
+    elementwise_fusion,
+    memory_planning,
+]
 
 
 @pytest.mark.task5_2
 @settings(max_examples=40, deadline=None)
 @given(random_graphs(), st.sampled_from(PASSES + [None]))
-def test_property_each_pass_and_the_pipeline_keep_values_ids_and_argument(graph: Graph,
-                                                                         one_pass: Callable | None) -> None:
+def test_property_each_pass_and_the_pipeline_keep_values_ids_and_argument(
+    graph: Graph, one_pass: Callable | None
+) -> None:
     before = str(graph)
     passes = PIPELINE if one_pass is None else [one_pass]
     result = graph

@@ -37,9 +37,17 @@ class Root(Module):
 @pytest.mark.task0_3
 def test_named_parameters_walks_the_tree() -> None:
     names = [name for name, _ in Root().named_parameters()]
-    assert sorted(names) == sorted([
-        "mid.scale", "mid.left.w", "mid.left.b", "mid.right.w", "mid.right.b", "out.w", "out.b",
-    ])
+    assert sorted(names) == sorted(
+        [
+            "mid.scale",
+            "mid.left.w",
+            "mid.left.b",
+            "mid.right.w",
+            "mid.right.b",
+            "out.w",
+            "out.b",
+        ]
+    )
 
 
 @pytest.mark.task0_3

@@ -194,7 +194,9 @@ CLASSES = np.array([1, 3, 0])
 
 
 def np_bce(p: np.ndarray, t: np.ndarray) -> np.ndarray:
-    log = lambda v: np.log(np.maximum(v, nn.BCE_EPS))
+    def log(v: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(v, nn.BCE_EPS))
+
     return -(t * log(p) + (1 - t) * log(1 - p))
 
 

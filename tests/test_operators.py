@@ -10,8 +10,29 @@ from hypothesis import strategies as st
 
 from minitorch import operators
 from minitorch.operators import (
-    add, addLists, eq, exp, id, inv, inv_back, is_close, log, log_back, lt, map, max, mul,
-    neg, negList, prod, reduce, relu, relu_back, sigmoid, sum, zipWith,
+    add,
+    addLists,
+    eq,
+    exp,
+    id,
+    inv,
+    inv_back,
+    is_close,
+    log,
+    log_back,
+    lt,
+    map,
+    max,
+    mul,
+    neg,
+    negList,
+    prod,
+    reduce,
+    relu,
+    relu_back,
+    sigmoid,
+    sum,
+    zipWith,
 )
 
 from .strategies import positive_floats, small_floats, small_lists
@@ -134,7 +155,29 @@ def test_sum_distributes(xs: list[float], ys: list[float]) -> None:
 
 
 def test_operators_module_exports_course_names() -> None:
-    for name in ["mul", "id", "add", "neg", "lt", "eq", "max", "is_close", "sigmoid", "relu",
-                 "log", "exp", "inv", "log_back", "inv_back", "relu_back", "map", "zipWith",
-                 "reduce", "negList", "addLists", "sum", "prod"]:
+    for name in [
+        "mul",
+        "id",
+        "add",
+        "neg",
+        "lt",
+        "eq",
+        "max",
+        "is_close",
+        "sigmoid",
+        "relu",
+        "log",
+        "exp",
+        "inv",
+        "log_back",
+        "inv_back",
+        "relu_back",
+        "map",
+        "zipWith",
+        "reduce",
+        "negList",
+        "addLists",
+        "sum",
+        "prod",
+    ]:
         assert callable(getattr(operators, name))

@@ -21,7 +21,9 @@ def loss_and_grad(p: Parameter) -> np.ndarray:
     return 2 * w.numpy() - TARGET
 
 
-def run(optimizer_cls: type[optim.Optimizer], steps: int = 3, **kwargs: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def run(
+    optimizer_cls: type[optim.Optimizer], steps: int = 3, **kwargs: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Values after each step, and the gradient used at each step."""
     p = Parameter(minitorch.tensor(START))
     optimizer = optimizer_cls([p], **kwargs)
@@ -49,8 +51,12 @@ def expected_sgd(lr: float, momentum: float = 0.0, weight_decay: float = 0.0) ->
 
 @pytest.mark.parametrize(
     "settings",
-    [{"lr": 0.1}, {"lr": 0.1, "momentum": 0.9}, {"lr": 0.05, "weight_decay": 0.1},
-     {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01}],
+    [
+        {"lr": 0.1},
+        {"lr": 0.1, "momentum": 0.9},
+        {"lr": 0.05, "weight_decay": 0.1},
+        {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01},
+    ],
     ids=["plain", "momentum", "weight_decay", "both"],
 )
 def test_sgd_three_steps(settings: dict[str, float]) -> None:
@@ -65,8 +71,9 @@ def test_sgd_first_step_by_hand() -> None:
     assert values[0][0, 0] == 0.5 and values[0][0, 1] == pytest.approx(-0.6)
 
 
-def expected_adam(lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                  weight_decay: float = 0.0) -> list[np.ndarray]:
+def expected_adam(
+    lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+) -> list[np.ndarray]:
     w, m, v, out = START.copy(), np.zeros_like(START), np.zeros_like(START), []
     for t in range(1, 4):
         g = 2 * w - TARGET + weight_decay * w
@@ -104,7 +111,9 @@ def test_adam_state_layout() -> None:
         loss_and_grad(p)
         adam.step()
     state = adam.state_dict()
-    assert state["param_groups"] == [{"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": [0]}]
+    assert state["param_groups"] == [
+        {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "params": [0]}
+    ]
     assert state["state"][0]["step"] == 2
     assert state["state"][0]["exp_avg"].shape == START.shape
 

@@ -109,12 +109,12 @@ def test_derivative_check_detects_a_wrong_derivative() -> None:
 
     class WrongSquare(ScalarFunction):
         @staticmethod
-        def forward(ctx, a):  # noqa: ANN001, ANN205
+        def forward(ctx, a):
             ctx.save_for_backward(a)
             return a * a
 
         @staticmethod
-        def backward(ctx, d):  # noqa: ANN001, ANN205
+        def backward(ctx, d):
             (a,) = ctx.saved_values
             return a * d  # should be 2a
 

@@ -66,8 +66,10 @@ def test_load_state_dict_non_strict_reports_keys() -> None:
     [
         (lambda s: s.pop("layers.2.bias"), r"missing keys: layers\.2\.bias"),
         (lambda s: s.update(bogus=np.zeros(2)), r"unexpected keys: bogus"),
-        (lambda s: s.update({"layers.2.weight": np.zeros((5, 2))}),
-         r"layers\.2\.weight: the checkpoint has shape \(5, 2\), the model's parameter has shape \(2, 5\)"),
+        (
+            lambda s: s.update({"layers.2.weight": np.zeros((5, 2))}),
+            r"layers\.2\.weight: the checkpoint has shape \(5, 2\), the model's parameter has shape \(2, 5\)",
+        ),
         (lambda s: s.update({"layers.0.bias": np.arange(5)}), r"layers\.0\.bias: expected floating-point.*int64"),
         (lambda s: s.update({"layers.0.bias": "zeros"}), r"layers\.0\.bias: expected an array, got str"),
     ],
@@ -117,11 +119,22 @@ def test_model_round_trip_is_exact(tmp_path: Path, dtype: str) -> None:
 def test_nested_values_round_trip(tmp_path: Path) -> None:
     special = np.array([np.nan, np.inf, -np.inf, -0.0, 5e-324, 1 / 3], dtype=np.float64)
     obj = {
-        "arrays": [np.arange(6, dtype=np.int32).reshape(2, 3), special, np.float32([1.5, 2.25]),
-                   np.zeros((0, 4)), np.array(True), np.array(["a", "bc"])],
+        "arrays": [
+            np.arange(6, dtype=np.int32).reshape(2, 3),
+            special,
+            np.float32([1.5, 2.25]),
+            np.zeros((0, 4)),
+            np.array(True),
+            np.array(["a", "bc"]),
+        ],
         "numbers": {"int": 7, "big": 2**62, "float": 0.1, "nan": float("nan"), "inf": float("-inf"), "bool": False},
-        "text": "héllo", "none": None, "tuple": (1, (2.5, "x")), "empty": {}, "list": [],
-        3: "int key", (1, 2): "tuple key",
+        "text": "héllo",
+        "none": None,
+        "tuple": (1, (2.5, "x")),
+        "empty": {},
+        "list": [],
+        3: "int key",
+        (1, 2): "tuple key",
         "np_scalar": np.float32(2.5),
         "tensor": minitorch.tensor([[1.0, 2.0]], dtype="float32"),
     }

@@ -91,14 +91,15 @@ BINARY: dict[str, tuple[Callable, Callable, st.SearchStrategy, st.SearchStrategy
     "lt": (lambda a, b: a < b, lambda a, b: (a < b).astype(float), grid_values, grid_values),
     "gt": (lambda a, b: a > b, lambda a, b: (a > b).astype(float), grid_values, grid_values),
     "eq": (lambda a, b: a == b, lambda a, b: (a == b).astype(float), grid_values, grid_values),
-    "lt_method": (lambda a, b: a.lt(b), lambda a, b: (a < b).astype(float), grid_values,
-                  grid_values),
-    "gt_method": (lambda a, b: a.gt(b), lambda a, b: (a > b).astype(float), grid_values,
-                  grid_values),
-    "eq_method": (lambda a, b: a.eq(b), lambda a, b: (a == b).astype(float), grid_values,
-                  grid_values),
-    "is_close": (lambda a, b: a.is_close(b), lambda a, b: (np.abs(a - b) < 1e-2).astype(float),
-                 close_grid_values, close_grid_values),
+    "lt_method": (lambda a, b: a.lt(b), lambda a, b: (a < b).astype(float), grid_values, grid_values),
+    "gt_method": (lambda a, b: a.gt(b), lambda a, b: (a > b).astype(float), grid_values, grid_values),
+    "eq_method": (lambda a, b: a.eq(b), lambda a, b: (a == b).astype(float), grid_values, grid_values),
+    "is_close": (
+        lambda a, b: a.is_close(b),
+        lambda a, b: (np.abs(a - b) < 1e-2).astype(float),
+        close_grid_values,
+        close_grid_values,
+    ),
 }
 
 
@@ -120,12 +121,9 @@ def test_unary_forward(name: str, backend: str, dtype: str, data: st.DataObject)
 @pytest.mark.parametrize("name", BINARY)
 @few_examples
 @given(data=st.data())
-def test_binary_forward_same_shape(
-    name: str, backend: str, dtype: str, data: st.DataObject
-) -> None:
+def test_binary_forward_same_shape(name: str, backend: str, dtype: str, data: st.DataObject) -> None:
     fn, reference, values_a, values_b = BINARY[name]
-    a, b = data.draw(same_shape_pairs(backend=backend, dtype=dtype, values=values_a,
-                                      other_values=values_b))
+    a, b = data.draw(same_shape_pairs(backend=backend, dtype=dtype, values=values_a, other_values=values_b))
     assert_tensor_close(fn(a.tensor, b.tensor), reference(as64(a), as64(b)), dtype)
 
 
@@ -138,8 +136,7 @@ def test_binary_forward_same_shape(
 @given(data=st.data())
 def test_binary_forward_broadcast(name: str, backend: str, dtype: str, data: st.DataObject) -> None:
     fn, reference, values_a, values_b = BINARY[name]
-    a, b = data.draw(broadcast_pairs(backend=backend, dtype=dtype, values=values_a,
-                                     other_values=values_b))
+    a, b = data.draw(broadcast_pairs(backend=backend, dtype=dtype, values=values_a, other_values=values_b))
     expected = reference(as64(a), as64(b))  # numpy broadcasts the same way
     assert_tensor_close(fn(a.tensor, b.tensor), expected, dtype)
     if values_a is values_b:  # the stretched side first works too
@@ -151,11 +148,11 @@ def test_binary_forward_broadcast(name: str, backend: str, dtype: str, data: st.
 def test_broadcast_examples(backend: str) -> None:
     column = minitorch.tensor([[1.0], [2.0], [3.0]], backend=backend)
     row = minitorch.tensor([10.0, 20.0, 30.0, 40.0], backend=backend)
-    np.testing.assert_array_equal((column * row).numpy(), [[10, 20, 30, 40], [20, 40, 60, 80],
-                                                           [30, 60, 90, 120]])
+    np.testing.assert_array_equal((column * row).numpy(), [[10, 20, 30, 40], [20, 40, 60, 80], [30, 60, 90, 120]])
     cube = minitorch.tensor(np.arange(24.0).reshape(2, 3, 4), backend=backend)
-    np.testing.assert_array_equal((cube + row).numpy(), np.arange(24.0).reshape(2, 3, 4)
-                                  + np.array([10.0, 20.0, 30.0, 40.0]))
+    np.testing.assert_array_equal(
+        (cube + row).numpy(), np.arange(24.0).reshape(2, 3, 4) + np.array([10.0, 20.0, 30.0, 40.0])
+    )
     scalar = minitorch.tensor(5.0, backend=backend)
     assert (cube - scalar).shape == (2, 3, 4) and (scalar - cube)[1, 2, 3] == 5.0 - 23.0
 
@@ -186,14 +183,13 @@ def test_nan_and_inf_follow_ieee_instead_of_raising(backend: str) -> None:
 
 # name -> (tensor op given dim/keepdim, numpy reference given axis/keepdims)
 REDUCTIONS: dict[str, tuple[Callable, Callable]] = {
-    "sum": (lambda x, dim, keep: x.sum(dim, keepdim=keep),
-            lambda a, dim, keep: a.sum(axis=dim, keepdims=keep)),
-    "mean": (lambda x, dim, keep: x.mean(dim, keepdim=keep),
-             lambda a, dim, keep: a.mean(axis=dim, keepdims=keep)),
-    "max": (lambda x, dim, keep: x.max(dim, keepdim=keep),
-            lambda a, dim, keep: a.max(axis=dim, keepdims=keep)),
-    "argmax": (lambda x, dim, keep: x.argmax(dim, keepdim=keep),
-               lambda a, dim, keep: np.argmax(a, axis=dim, keepdims=keep).astype(np.float64)),
+    "sum": (lambda x, dim, keep: x.sum(dim, keepdim=keep), lambda a, dim, keep: a.sum(axis=dim, keepdims=keep)),
+    "mean": (lambda x, dim, keep: x.mean(dim, keepdim=keep), lambda a, dim, keep: a.mean(axis=dim, keepdims=keep)),
+    "max": (lambda x, dim, keep: x.max(dim, keepdim=keep), lambda a, dim, keep: a.max(axis=dim, keepdims=keep)),
+    "argmax": (
+        lambda x, dim, keep: x.argmax(dim, keepdim=keep),
+        lambda a, dim, keep: np.argmax(a, axis=dim, keepdims=keep).astype(np.float64),
+    ),
 }
 
 
@@ -220,16 +216,15 @@ def test_reduction_over_a_dim(name: str, backend: str, dtype: str, data: st.Data
 @pytest.mark.parametrize("name", REDUCTIONS)
 @few_examples
 @given(data=st.data())
-def test_reduction_over_all_elements(
-    name: str, backend: str, dtype: str, data: st.DataObject
-) -> None:
+def test_reduction_over_all_elements(name: str, backend: str, dtype: str, data: st.DataObject) -> None:
     fn, reference = REDUCTIONS[name]
     case = data.draw(tensor_cases(backend=backend, dtype=dtype))
     result = fn(case.tensor, None, False)
     assert result.shape == () and result.size == 1
     assert_tensor_close(result, reference(as64(case), None, False), dtype)
-    assert result.item() == pytest.approx(float(reference(as64(case), None, False)),
-                                          rel=FORWARD_TOL[dtype].rtol, abs=FORWARD_TOL[dtype].atol)
+    assert result.item() == pytest.approx(
+        float(reference(as64(case), None, False)), rel=FORWARD_TOL[dtype].rtol, abs=FORWARD_TOL[dtype].atol
+    )
 
 
 @pytest.mark.task2_3
@@ -271,8 +266,7 @@ def test_transpose_properties(backend: str) -> None:
     x = minitorch.tensor(np.arange(24.0).reshape(2, 3, 4), backend=backend)
     np.testing.assert_array_equal(x.T.numpy(), np.arange(24.0).reshape(2, 3, 4).T)
     np.testing.assert_array_equal(x.mT.numpy(), np.arange(24.0).reshape(2, 3, 4).transpose(0, 2, 1))
-    np.testing.assert_array_equal(x.permute(-1, 0, 1).numpy(),
-                                  np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1))
+    np.testing.assert_array_equal(x.permute(-1, 0, 1).numpy(), np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1))
 
 
 @pytest.mark.task2_3
@@ -297,13 +291,10 @@ def test_contiguous_copies_to_row_major(backend: str, dtype: str, data: st.DataO
 @pytest.mark.parametrize("backend", BACKENDS)
 @few_examples
 @given(data=st.data())
-def test_view_and_reshape_match_numpy_reshape(
-    backend: str, dtype: str, data: st.DataObject
-) -> None:
+def test_view_and_reshape_match_numpy_reshape(backend: str, dtype: str, data: st.DataObject) -> None:
     case = data.draw(tensor_cases(backend=backend, dtype=dtype))
     x = case.tensor
-    targets = [(x.size,), (-1,), tuple(reversed(x.shape)), (1, *x.shape), (*x.shape, 1),
-               (x.shape[0], -1)]
+    targets = [(x.size,), (-1,), tuple(reversed(x.shape)), (1, *x.shape), (*x.shape, 1), (x.shape[0], -1)]
     shape = data.draw(st.sampled_from(targets), label="shape")
     expected = case.array.reshape(shape)
     assert_tensor_close(x.reshape(shape), expected, dtype)
@@ -338,7 +329,10 @@ def test_matmul_matches_numpy(kind: str, backend: str, dtype: str, data: st.Data
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("shape_a", "shape_b"), MATMUL_1D_SHAPES)
 def test_matmul_with_1d_operands_follows_numpy(
-    shape_a: tuple[int, ...], shape_b: tuple[int, ...], backend: str, dtype: str,
+    shape_a: tuple[int, ...],
+    shape_b: tuple[int, ...],
+    backend: str,
+    dtype: str,
 ) -> None:
     rng = np.random.default_rng(sum(shape_a) * 10 + sum(shape_b))
     a, b = rng.normal(size=shape_a).astype(dtype), rng.normal(size=shape_b).astype(dtype)
@@ -352,8 +346,7 @@ def test_matmul_example_and_permuted_operands(backend: str) -> None:
     a = minitorch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], backend=backend)
     b = minitorch.tensor([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]], backend=backend)
     np.testing.assert_array_equal((a @ b).numpy(), [[5, 2, -1], [11, 4, -3], [17, 6, -5]])
-    np.testing.assert_array_equal((b.T @ a.T).numpy(), np.array([[5, 2, -1], [11, 4, -3],
-                                                                 [17, 6, -5]]).T)
+    np.testing.assert_array_equal((b.T @ a.T).numpy(), np.array([[5, 2, -1], [11, 4, -3], [17, 6, -5]]).T)
     np.testing.assert_array_equal((a.T @ a).numpy(), [[35, 44], [44, 56]])
 
 
@@ -426,13 +419,33 @@ def test_item_needs_one_element(backend: str) -> None:
 def test_float32_is_preserved_through_a_chain_of_ops(backend: str) -> None:
     x = minitorch.tensor([[0.5, -1.0, 2.0], [1.5, 3.0, -0.25]], dtype="float32", backend=backend)
     w = minitorch.tensor([[1.0], [2.0], [-1.0]], dtype="float32", backend=backend)
-    steps = [x, -x, x + 1.0, 2.0 * x, x / 3.0, 1.0 - x, x.exp(), (x * x + 1.0).log(), x.sigmoid(),
-             x.relu(), x < 1.0, x == 2.0, x.is_close(x), x.sum(0), x.sum(), x.mean(1), x.max(1),
-             x.argmax(1), x.permute(1, 0).contiguous(), x.view(6), x @ w, x.T.reshape(3, 2)]
+    steps = [
+        x,
+        -x,
+        x + 1.0,
+        2.0 * x,
+        x / 3.0,
+        1.0 - x,
+        x.exp(),
+        (x * x + 1.0).log(),
+        x.sigmoid(),
+        x.relu(),
+        x < 1.0,
+        x == 2.0,
+        x.is_close(x),
+        x.sum(0),
+        x.sum(),
+        x.mean(1),
+        x.max(1),
+        x.argmax(1),
+        x.permute(1, 0).contiguous(),
+        x.view(6),
+        x @ w,
+        x.T.reshape(3, 2),
+    ]
     assert [s.dtype for s in steps] == [np.dtype(np.float32)] * len(steps)
     expected = np.array([[0.5, -1.0, 2.0], [1.5, 3.0, -0.25]], dtype=np.float32)
-    np.testing.assert_allclose((x @ w).numpy().ravel(), expected @ np.array([1.0, 2.0, -1.0]),
-                               rtol=1e-6)
+    np.testing.assert_allclose((x @ w).numpy().ravel(), expected @ np.array([1.0, 2.0, -1.0]), rtol=1e-6)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -507,11 +520,11 @@ def test_gradients_accumulate_until_zero_grad(backend: str) -> None:
 
 @pytest.mark.task2_2
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize(("op", "fn"), [("add", lambda a, b: a + b), ("mul", lambda a, b: a * b),
-                                        ("lt", lambda a, b: a < b), ("add", lambda a, b: a - b)])
-def test_broadcast_mismatch_names_both_shapes_and_the_op(
-    backend: str, op: str, fn: Callable
-) -> None:
+@pytest.mark.parametrize(
+    ("op", "fn"),
+    [("add", lambda a, b: a + b), ("mul", lambda a, b: a * b), ("lt", lambda a, b: a < b), ("add", lambda a, b: a - b)],
+)
+def test_broadcast_mismatch_names_both_shapes_and_the_op(backend: str, op: str, fn: Callable) -> None:
     a = minitorch.zeros((2, 3), backend=backend)
     b = minitorch.zeros((4,), backend=backend)
     with pytest.raises(ShapeError) as info:
@@ -631,8 +644,11 @@ def test_mixing_backend_instances_is_a_clear_error() -> None:
     np.testing.assert_array_equal((a + moved).numpy(), [4.0, 6.0])
 
 
-@pytest.mark.parametrize("data", ["abc", ["1.0", "2.0"], [None, 1.0], {"a": 1.0}, [object()]],
-                         ids=["str", "list-of-str", "None", "dict", "object"])
+@pytest.mark.parametrize(
+    "data",
+    ["abc", ["1.0", "2.0"], [None, 1.0], {"a": 1.0}, [object()]],
+    ids=["str", "list-of-str", "None", "dict", "object"],
+)
 def test_non_numeric_data_is_a_clear_error(data: object) -> None:
     with pytest.raises(TypeError, match=r"tensor\(\): expected numbers"):
         minitorch.tensor(data)
@@ -668,10 +684,12 @@ def test_operands_that_are_not_numbers_are_a_clear_error() -> None:
 
 @pytest.mark.parametrize("dtype", ["int32", "float16", "bogus", np.int64, "complex128"])
 def test_bad_dtype_is_a_clear_error(dtype: object) -> None:
-    for make in (lambda: minitorch.tensor([1.0], dtype=dtype),
-                 lambda: minitorch.zeros((2,), dtype=dtype),
-                 lambda: minitorch.ones((2,), dtype=dtype),
-                 lambda: minitorch.rand((2,), dtype=dtype)):
+    for make in (
+        lambda: minitorch.tensor([1.0], dtype=dtype),
+        lambda: minitorch.zeros((2,), dtype=dtype),
+        lambda: minitorch.ones((2,), dtype=dtype),
+        lambda: minitorch.rand((2,), dtype=dtype),
+    ):
         with pytest.raises(TypeError, match="not supported; use 'float64' or 'float32'"):
             make()
 
@@ -726,14 +744,12 @@ def test_record_reports_forward_ops_and_backward_gradients(backend: str) -> None
     np.testing.assert_allclose(summary_array(sent_w), w.grad.numpy(), rtol=1e-12)
     sigmoid_step = by_node[activated.unique_id]
     np.testing.assert_allclose(summary_array(sigmoid_step.grad_output), np.ones((3, 2)))
-    np.testing.assert_allclose(summary_array(sigmoid_step.grads_to_parents[0]), s * (1 - s),
-                               rtol=1e-12)
+    np.testing.assert_allclose(summary_array(sigmoid_step.grads_to_parents[0]), s * (1 - s), rtol=1e-12)
     # leaves report the gradient they accumulated
     for leaf in (x, w):
         leaf_step = by_node[leaf.unique_id]
         assert leaf_step.op is None
-        np.testing.assert_allclose(summary_array(leaf_step.grad_output), leaf.grad.numpy(),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(summary_array(leaf_step.grad_output), leaf.grad.numpy(), rtol=1e-12)
     # the chain rule as numbers: what each node received is what its children sent it
     sent_to: dict[int, list[Array]] = {}
     for step in rec.backward_events:
@@ -741,5 +757,4 @@ def test_record_reports_forward_ops_and_backward_gradients(backend: str) -> None
             sent_to.setdefault(parent, []).append(summary_array(grad))
     for step in rec.backward_events:
         if step.node != loss.unique_id:
-            np.testing.assert_allclose(summary_array(step.grad_output), sum(sent_to[step.node]),
-                                       rtol=1e-12)
+            np.testing.assert_allclose(summary_array(step.grad_output), sum(sent_to[step.node]), rtol=1e-12)

@@ -62,8 +62,7 @@ def test_to_index_enumerates_row_major_like_numpy_unravel_index(shape: tuple[int
     seen = []
     for ordinal in range(int(np.prod(shape))):
         to_index(ordinal, shape, out_index)
-        assert tuple(int(i) for i in out_index) == tuple(
-            int(i) for i in np.unravel_index(ordinal, shape))
+        assert tuple(int(i) for i in out_index) == tuple(int(i) for i in np.unravel_index(ordinal, shape))
         seen.append(tuple(int(i) for i in out_index))
     assert seen == list(np.ndindex(*shape))  # row-major: the last dim moves fastest
 
@@ -83,9 +82,7 @@ def test_index_to_position_inverts_to_index(shape: tuple[int, ...]) -> None:
 @pytest.mark.task2_1
 @few_examples
 @given(shapes(), st.data())
-def test_index_to_position_is_the_dot_with_any_strides(
-    shape: tuple[int, ...], data: st.DataObject
-) -> None:
+def test_index_to_position_is_the_dot_with_any_strides(shape: tuple[int, ...], data: st.DataObject) -> None:
     strides = data.draw(st.lists(st.integers(0, 50), min_size=len(shape), max_size=len(shape)))
     for index in np.ndindex(*shape):
         assert index_to_position(np.array(index), strides) == int(np.dot(index, strides))
@@ -317,8 +314,7 @@ def test_broadcast_index_examples() -> None:
 def test_values_through_broadcast_index_match_numpy_broadcast_to(data: st.DataObject) -> None:
     small_shape, other = data.draw(broadcastable_shapes())
     big_shape = np.broadcast_shapes(small_shape, other)
-    values = data.draw(st.lists(safe_values, min_size=int(np.prod(small_shape)),
-                                max_size=int(np.prod(small_shape))))
+    values = data.draw(st.lists(safe_values, min_size=int(np.prod(small_shape)), max_size=int(np.prod(small_shape))))
     small = TensorData(np.array(values), small_shape)
     stretched = np.broadcast_to(small.to_numpy(), big_shape)
     out_index = np.zeros(len(small_shape), dtype=np.int64)

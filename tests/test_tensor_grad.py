@@ -19,6 +19,8 @@ from minitorch import Tensor
 
 from .tensor_strategies import (
     BACKENDS as ALL_BACKENDS,
+)
+from .tensor_strategies import (
     DTYPES,
     GRAD_TOL,
     MATMUL_1D_SHAPES,
@@ -78,10 +80,11 @@ def grad_check(fn: Callable[..., Tensor], *tensors: Tensor, tol: Tolerance | Non
             indices = [indices[i] for i in sorted(picks)]
         for index in indices:
             expected = minitorch.central_difference(
-                lambda v, arg=arg, index=index: total_with(arg, index, v), copies[arg][index])
+                lambda v, arg=arg, index=index: total_with(arg, index, v), copies[arg][index]
+            )
             assert grad[index] == pytest.approx(expected, rel=tol.rtol, abs=tol.atol), (
-                f"d/d input{arg}{list(index)}: backward gives {grad[index]}, "
-                f"central difference {expected}")
+                f"d/d input{arg}{list(index)}: backward gives {grad[index]}, central difference {expected}"
+            )
 
 
 def weigh(t: Tensor) -> Tensor:
@@ -116,8 +119,11 @@ TWO_ARG: dict[str, tuple[BinaryOp, st.SearchStrategy, st.SearchStrategy]] = {
     "sub": (lambda a, b: a - b, small_values, small_values),
     "mul": (lambda a, b: a * b, small_values, small_values),
     "div": (lambda a, b: a / b, small_values, nonzero_values),
-    "composite": (lambda a, b: (a * b + a).sigmoid() * b - (a * a + 1.0).log() / (b * b + 1.0),
-                  small_values, small_values),
+    "composite": (
+        lambda a, b: (a * b + a).sigmoid() * b - (a * a + 1.0).log() / (b * b + 1.0),
+        small_values,
+        small_values,
+    ),
     # comparisons: zero gradient; a is never within 0.25 of b, so the quotients are 0 too
     "lt": (lambda a, b: a < b, shifted_grid_values, grid_values),
     "gt": (lambda a, b: a > b, shifted_grid_values, grid_values),
@@ -145,8 +151,7 @@ def test_one_arg_grad(name: str, backend: str, dtype: str, data: st.DataObject) 
 @given(data=st.data())
 def test_two_arg_grad_same_shape(name: str, backend: str, dtype: str, data: st.DataObject) -> None:
     fn, values_a, values_b = TWO_ARG[name]
-    a, b = data.draw(same_shape_pairs(backend=backend, dtype=dtype, values=values_a,
-                                      other_values=values_b, **SMALL))
+    a, b = data.draw(same_shape_pairs(backend=backend, dtype=dtype, values=values_a, other_values=values_b, **SMALL))
     grad_check(lambda x, y: weigh(fn(x, y)), a.tensor, b.tensor)
 
 
@@ -159,20 +164,25 @@ def test_two_arg_grad_same_shape(name: str, backend: str, dtype: str, data: st.D
 def test_two_arg_grad_broadcast(name: str, backend: str, dtype: str, data: st.DataObject) -> None:
     """The gradient of a stretched input is summed back to the input's own shape."""
     fn, values_a, values_b = TWO_ARG[name]
-    a, b = data.draw(broadcast_pairs(backend=backend, dtype=dtype, values=values_a,
-                                     other_values=values_b, **SMALL))
+    a, b = data.draw(broadcast_pairs(backend=backend, dtype=dtype, values=values_a, other_values=values_b, **SMALL))
     grad_check(lambda x, y: weigh(fn(x, y)), a.tensor, b.tensor)
 
 
-BROADCAST_EXAMPLES = [((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((2, 1, 4), (3, 1)), ((), (2, 3)),
-                      ((3,), (2, 3)), ((1,), (2, 2)), ((2, 3, 1), (2, 1, 3))]
+BROADCAST_EXAMPLES = [
+    ((3, 1), (1, 4)),
+    ((4,), (2, 3, 4)),
+    ((2, 1, 4), (3, 1)),
+    ((), (2, 3)),
+    ((3,), (2, 3)),
+    ((1,), (2, 2)),
+    ((2, 3, 1), (2, 1, 3)),
+]
 
 
 @pytest.mark.task2_5
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("shape_a", "shape_b"), BROADCAST_EXAMPLES)
-def test_broadcast_grad_examples(shape_a: tuple[int, ...], shape_b: tuple[int, ...],
-                                 backend: str) -> None:
+def test_broadcast_grad_examples(shape_a: tuple[int, ...], shape_b: tuple[int, ...], backend: str) -> None:
     rng = np.random.default_rng(len(shape_a) * 7 + len(shape_b))
     a_values, b_values = rng.uniform(0.5, 2.0, size=shape_a), rng.uniform(0.5, 2.0, size=shape_b)
     a = minitorch.tensor(a_values, backend=backend)
@@ -200,8 +210,9 @@ def unbroadcast(full: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def test_gradient_adds_up_over_every_use(backend: str) -> None:
     x = minitorch.tensor([1.0, -2.0, 3.0], backend=backend)
     grad_check(lambda t: t * t + t * 3.0 - t.exp(), x)
-    np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.0, -2.0, 3.0]) + 3.0
-                               - np.exp([1.0, -2.0, 3.0]), rtol=1e-12)
+    np.testing.assert_allclose(
+        x.grad.numpy(), 2 * np.array([1.0, -2.0, 3.0]) + 3.0 - np.exp([1.0, -2.0, 3.0]), rtol=1e-12
+    )
 
 
 @pytest.mark.task2_5
@@ -235,8 +246,7 @@ def test_is_close_and_argmax_are_not_differentiable(backend: str) -> None:
 @pytest.mark.task2_5
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_float32_leaves_get_float32_gradients(backend: str) -> None:
-    x = minitorch.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True, dtype="float32",
-                         backend=backend)
+    x = minitorch.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True, dtype="float32", backend=backend)
     w = minitorch.tensor([1.5, -0.5], requires_grad=True, dtype="float32", backend=backend)
     ((x * w).sigmoid() @ w).sum().backward()
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
@@ -284,9 +294,7 @@ def test_reduction_grad(name: str, backend: str, dtype: str, data: st.DataObject
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 @pytest.mark.parametrize("name", REDUCTIONS)
-def test_reduction_grad_over_each_dim_of_a_permuted_tensor(
-    name: str, dim: int, backend: str
-) -> None:
+def test_reduction_grad_over_each_dim_of_a_permuted_tensor(name: str, dim: int, backend: str) -> None:
     values = np.random.default_rng(3).permutation(24).astype(np.float64).reshape(4, 3, 2) * 0.5
     x = minitorch.tensor(values, backend=backend).permute(2, 0, 1)  # (2, 4, 3), non-contiguous
     assert not x.is_contiguous()
@@ -312,8 +320,7 @@ def test_reduction_grad_examples(backend: str) -> None:
 def test_max_splits_the_gradient_among_ties(backend: str) -> None:
     x = minitorch.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True, backend=backend)
     x.max(1).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]],
-                               rtol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
 
 
 # ## Task 2.6: layout
@@ -330,8 +337,7 @@ def test_permute_grad(backend: str, dtype: str, data: st.DataObject) -> None:
     grad_check(lambda x: weigh(x.permute(*order)), case.tensor)
     inverse = tuple(int(i) for i in np.argsort(order))
     weights = weigh(minitorch.ones(case.tensor.permute(*order).shape, backend=backend))
-    np.testing.assert_allclose(case.tensor.grad.numpy(), weights.numpy().transpose(inverse),
-                               rtol=GRAD_TOL[dtype].rtol)
+    np.testing.assert_allclose(case.tensor.grad.numpy(), weights.numpy().transpose(inverse), rtol=GRAD_TOL[dtype].rtol)
 
 
 @pytest.mark.task2_6
@@ -365,16 +371,14 @@ def test_view_reshape_contiguous_chain_grad(backend: str, dtype: str, data: st.D
 @given(data=st.data())
 def test_matmul_grad(kind: str, backend: str, dtype: str, data: st.DataObject) -> None:
     """Broadcast batch dims included: the gradient sums over the batches an operand served."""
-    a, b = data.draw(matmul_pairs(kind, backend=backend, dtype=dtype, values=small_values,
-                                  max_side=3))
+    a, b = data.draw(matmul_pairs(kind, backend=backend, dtype=dtype, values=small_values, max_side=3))
     grad_check(lambda x, y: weigh(x @ y), a.tensor, b.tensor)
 
 
 @pytest.mark.task2_6
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("shape_a", "shape_b"), MATMUL_1D_SHAPES)
-def test_matmul_grad_with_1d_operands(shape_a: tuple[int, ...], shape_b: tuple[int, ...],
-                                      backend: str) -> None:
+def test_matmul_grad_with_1d_operands(shape_a: tuple[int, ...], shape_b: tuple[int, ...], backend: str) -> None:
     rng = np.random.default_rng(11)
     a = minitorch.tensor(rng.normal(size=shape_a), backend=backend)
     b = minitorch.tensor(rng.normal(size=shape_b), backend=backend)
@@ -413,8 +417,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 @pytest.mark.parametrize("fn", [softmax, log_softmax], ids=["softmax", "log_softmax"])
 @fewer_examples
 @given(data=st.data())
-def test_softmax_grad(fn: Callable[[Tensor, int], Tensor], backend: str, dtype: str,
-                      data: st.DataObject) -> None:
+def test_softmax_grad(fn: Callable[[Tensor, int], Tensor], backend: str, dtype: str, data: st.DataObject) -> None:
     case = data.draw(tensor_cases(backend=backend, dtype=dtype, values=small_values, **SMALL))
     dim = data.draw(st.integers(0, case.tensor.dims - 1), label="dim")
     grad_check(lambda x: weigh(fn(x, dim)), case.tensor)
@@ -422,8 +425,9 @@ def test_softmax_grad(fn: Callable[[Tensor, int], Tensor], backend: str, dtype: 
         reference = np.exp(case.array - case.array.max(axis=dim, keepdims=True))
         reference = reference / reference.sum(axis=dim, keepdims=True)
         expected = reference if fn is softmax else np.log(reference)
-        np.testing.assert_allclose(fn(case.tensor, dim).numpy(), expected,
-                                   rtol=GRAD_TOL[dtype].rtol, atol=GRAD_TOL[dtype].atol)
+        np.testing.assert_allclose(
+            fn(case.tensor, dim).numpy(), expected, rtol=GRAD_TOL[dtype].rtol, atol=GRAD_TOL[dtype].atol
+        )
 
 
 @pytest.mark.task2_6

@@ -56,7 +56,7 @@ def test_network_parameters_are_registered() -> None:
     assert "layer1.weight_0_0" in dict(model.named_parameters())
 
 
-def test_demo_runs(capsys) -> None:  # noqa: ANN001
+def test_demo_runs(capsys) -> None:
     from minitorch import demo
 
     assert demo.main(["--scalar", "--dataset", "simple", "--points", "10", "--epochs", "3", "--hidden", "2"]) == 0
@@ -64,7 +64,7 @@ def test_demo_runs(capsys) -> None:  # noqa: ANN001
     assert "network of Scalars" in out and "final training accuracy" in out and "predictions" in out
 
 
-def test_tensor_demo_runs_and_prints_kernel_timings(capsys, tmp_path) -> None:  # noqa: ANN001
+def test_tensor_demo_runs_and_prints_kernel_timings(capsys, tmp_path) -> None:
     import shutil
 
     from minitorch import demo

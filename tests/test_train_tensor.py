@@ -55,8 +55,7 @@ def test_mlp_layers_and_parameters() -> None:
     first, second = (model.layers[i].weight.value.numpy().ravel()[:4] for i in (0, 2))
     assert not np.array_equal(first, second)
     again = MLP([4, 6, 5, 3], activation="tanh", seed=0)
-    assert all(np.array_equal(a.value.numpy(), b.value.numpy())
-               for a, b in zip(model.parameters(), again.parameters()))
+    assert all(np.array_equal(a.value.numpy(), b.value.numpy()) for a, b in zip(model.parameters(), again.parameters()))
     with pytest.raises(ValueError, match="activation 'gelu'"):
         MLP([2, 2], activation="gelu")
     with pytest.raises(ValueError, match="sizes"):

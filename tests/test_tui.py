@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-
 import minitorch
 from minitorch import Recording, Scalar, nn
 from minitorch.events import KernelEvent
@@ -232,8 +231,9 @@ def test_tree_is_lazy_on_a_10000_node_chain() -> None:
 # ## The command line
 
 
-def test_open_a_saved_recording_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_open_a_saved_recording_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec, _ = square_plus_recording()
     path = rec.save(tmp_path / "run.json")
     opened: list[GraphModel] = []
@@ -261,8 +261,14 @@ def test_open_a_bad_file_exits_2_with_the_message(tmp_path: Path, capsys: pytest
     assert cli.main(["open", str(tmp_path / "missing.json")]) == 2
     assert "no such file" in capsys.readouterr().err
     # the real process: exit status 2, the message, no traceback
-    done = subprocess.run([sys.executable, "-m", "visualizer", "open", str(bad)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "visualizer", "open", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "not a minitorch recording" in done.stderr and "Traceback" not in done.stderr
 
@@ -270,8 +276,7 @@ def test_open_a_bad_file_exits_2_with_the_message(tmp_path: Path, capsys: pytest
 def test_run_a_script_under_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "square.py"
     script.write_text(
-        "import sys\nfrom minitorch import Scalar\n"
-        "x = Scalar(float(sys.argv[1]), name='x')\n(x * x + x).backward()\n"
+        "import sys\nfrom minitorch import Scalar\nx = Scalar(float(sys.argv[1]), name='x')\n(x * x + x).backward()\n"
     )
     assert cli.main(["run", "--print", str(script), "3"]) == 0
     assert "x.grad = 1.0 + 3.0 + 3.0 = 7.0" in capsys.readouterr().out
@@ -285,8 +290,12 @@ def test_demo_opens_on_a_training_step_with_kernel_timings(monkeypatch: pytest.M
     assert model.phase_start("backward") is not None and model.kernels
 
     async def body(pilot: Any) -> None:
-        kernels = {row[0] for row in map(pilot.app.query_one("#run-kernels").get_row_at,
-                                         range(pilot.app.query_one("#run-kernels").row_count))}
+        kernels = {
+            row[0]
+            for row in map(
+                pilot.app.query_one("#run-kernels").get_row_at, range(pilot.app.query_one("#run-kernels").row_count)
+            )
+        }
         assert "matmul" in kernels
 
     drive(make_app(model), body)

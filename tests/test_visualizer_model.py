@@ -82,13 +82,9 @@ def test_chain_rule_lines_show_the_numbers() -> None:
 
 def test_step_text_and_stepper() -> None:
     model, _, _ = recorded_square_plus()
-    assert (
-        step_text(model, 0)
-        == "step 1/5 · forward · Mul\n  arg0 x = 3.0\n  arg1 x = 3.0\n  out = 9.0"
-    )
+    assert step_text(model, 0) == "step 1/5 · forward · Mul\n  arg0 x = 3.0\n  arg1 x = 3.0\n  out = 9.0"
     assert step_text(model, 3) == (
-        "step 4/5 · backward · Mul at Mul\n  incoming gradient = 1.0\n"
-        "  d/dx: 1.0 × 3.0 = 3.0\n  d/dx: 1.0 × 3.0 = 3.0"
+        "step 4/5 · backward · Mul at Mul\n  incoming gradient = 1.0\n  d/dx: 1.0 × 3.0 = 3.0\n  d/dx: 1.0 × 3.0 = 3.0"
     )
     stepper = Stepper(model)
     assert stepper.index == 0 and stepper.text == step_text(model, 0) == stepper.current
@@ -185,9 +181,7 @@ def test_tensor_mlp_recording_scopes() -> None:
     first = mlp.layers.modules()[0]
     linear_nodes = layers["0:Linear"][SCOPE_NODES]
     # the parameters sit in their module; the ops of the layer too
-    assert (
-        first.weight.value.unique_id in linear_nodes and first.bias.value.unique_id in linear_nodes
-    )
+    assert first.weight.value.unique_id in linear_nodes and first.bias.value.unique_id in linear_nodes
     assert [model.nodes[i].op for i in linear_nodes if model.nodes[i].op] == [
         "Permute",
         "MatMul",
@@ -215,9 +209,7 @@ def test_tensor_backward_steps_agree_with_the_engine() -> None:
         assert model.nodes[leaf.unique_id].kind == "leaf"
     matmul = next(s for s in model.steps if s.phase == "backward" and s.op == "MatMul")
     assert matmul.local_derivatives is None
-    assert matmul.chain_rule_lines(model)[0].startswith(
-        "d/dReLU: incoming (2, 1) norm 1.41421 → sent (2, 3) norm"
-    )
+    assert matmul.chain_rule_lines(model)[0].startswith("d/dReLU: incoming (2, 1) norm 1.41421 → sent (2, 3) norm")
 
 
 def test_kernels_by_op() -> None:
@@ -285,11 +277,7 @@ def test_finite_graph_has_no_nonfinite_step() -> None:
 
 def test_summary_text() -> None:
     model = GraphModel()
-    assert (
-        model.summary(3.0) == "3.0"
-        and model.summary("nan") == "nan"
-        and model.summary(None) == "None"
-    )
+    assert model.summary(3.0) == "3.0" and model.summary("nan") == "nan" and model.summary(None) == "None"
     assert model.summary(0.25) == "0.25" and model.summary(1e-8) == "1e-08"
     tensor = {
         "shape": [2, 3],
@@ -314,10 +302,6 @@ def test_ten_thousand_node_chain_without_recursion() -> None:
     model = GraphModel.from_value(y)
     assert len(model.nodes) == 20_001  # x, 10,000 constants, 10,000 Adds
     forward = [s for s in model.steps if s.phase == "forward"]
-    assert (
-        len(forward) == 10_000
-        and forward[-1].node == y.unique_id
-        and forward[-1].output_value == 10_001.0
-    )
+    assert len(forward) == 10_000 and forward[-1].node == y.unique_id and forward[-1].output_value == 10_001.0
     assert model.nodes[x.unique_id].grad == 1.0 and x.grad is None
     assert model.scope_tree()[SCOPE_NODES][0] == x.unique_id

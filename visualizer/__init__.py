@@ -24,8 +24,7 @@ def show(x: Any) -> None:
         from .tui import run_app  # imported here: Textual loads only when the app opens
     except ImportError as err:
         raise ImportError(
-            f"show: the terminal app is not available ({err}); install it with "
-            "`pip install minitorch[viz]`"
+            f"show: the terminal app is not available ({err}); install it with `pip install minitorch[viz]`"
         ) from err
     from .dot import as_model
 

@@ -1,9 +1,9 @@
 """Command line of the visual debugger.
 
-    python -m visualizer demo                 # one training step of a tiny tensor MLP
-    python -m visualizer open run.json        # a recording saved with rec.save(...)
-    python -m visualizer run script.py [ARGS] # record a script, then step through it
-    python -m visualizer open run.json --print   # the steps as text, no terminal UI
+python -m visualizer demo                 # one training step of a tiny tensor MLP
+python -m visualizer open run.json        # a recording saved with rec.save(...)
+python -m visualizer run script.py [ARGS] # record a script, then step through it
+python -m visualizer open run.json --print   # the steps as text, no terminal UI
 """
 
 from __future__ import annotations
@@ -24,10 +24,16 @@ from visualizer.tui import run_app, texts
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--print", "--no-tui", dest="print_steps", action="store_true",
-                        help="write every step as text to stdout instead of opening the app")
-    parser = argparse.ArgumentParser(prog="python -m visualizer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_argument(
+        "--print",
+        "--no-tui",
+        dest="print_steps",
+        action="store_true",
+        help="write every step as text to stdout instead of opening the app",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m visualizer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", parents=[common], help="one training step of a tiny tensor MLP")
     demo.add_argument("--backend", choices=["simple", "fast", "cuda"], default="simple")
@@ -106,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError) as err:
-        print(f"error: {err.filename or err}: no such file" if err.filename else f"error: {err}",
-              file=sys.stderr)
+        print(f"error: {err.filename or err}: no such file" if err.filename else f"error: {err}", file=sys.stderr)
         return 2
     if args.print_steps:
         print_steps(model, sys.stdout)

@@ -53,9 +53,7 @@ class Graph(graphviz.Digraph):
     the install hint and the DOT source, instead of a traceback from inside graphviz.
     """
 
-    def _repr_mimebundle_(
-        self, include: Any = None, exclude: Any = None, **kwargs: Any
-    ) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         except graphviz.ExecutableNotFound:
@@ -114,14 +112,11 @@ def as_model(graph_source: Any) -> GraphModel:
     if hasattr(graph_source, "history") and hasattr(graph_source, "unique_id"):
         return GraphModel.from_value(graph_source)
     raise TypeError(
-        "render: expected a Scalar, a Tensor, a minitorch.Recording or a GraphModel, "
-        f"got {type(graph_source).__name__}"
+        f"render: expected a Scalar, a Tensor, a minitorch.Recording or a GraphModel, got {type(graph_source).__name__}"
     )
 
 
-def _draw_scopes(
-    graph: graphviz.Digraph, model: GraphModel, draw_node: Any, max_depth: int | None
-) -> None:
+def _draw_scopes(graph: graphviz.Digraph, model: GraphModel, draw_node: Any, max_depth: int | None) -> None:
     """Module scopes as nested clusters; a node deeper than `max_depth` goes to its ancestor's."""
     tree: dict[str, Any] = {SCOPE_NODES: []}
     for node in model.nodes.values():
@@ -138,9 +133,7 @@ def _draw_scopes(
             if label == SCOPE_NODES:
                 continue
             with target.subgraph(name=f"cluster_{next(counter)}") as cluster:
-                cluster.attr(
-                    label=_text(label), style="rounded", color="gray50", fontname="Helvetica"
-                )
+                cluster.attr(label=_text(label), style="rounded", color="gray50", fontname="Helvetica")
                 draw(cluster, child)
         for node in branch[SCOPE_NODES]:
             draw_node(target, node)
@@ -196,8 +189,7 @@ def _draw_saved(target: graphviz.Digraph, node: NodeView, saved: list[Any] | str
         return
     else:
         lines = ["saved for backward:"] + [
-            _text(v) if isinstance(v, str) and v.startswith("shape") else _text(summary_text(v))
-            for v in saved
+            _text(v) if isinstance(v, str) and v.startswith("shape") else _text(summary_text(v)) for v in saved
         ]
     target.node(
         f"n{node.id}_saved",
@@ -209,9 +201,7 @@ def _draw_saved(target: graphviz.Digraph, node: NodeView, saved: list[Any] | str
     )
 
 
-def _draw_edges(
-    graph: graphviz.Digraph, model: GraphModel, node: NodeView, show_saved: bool
-) -> None:
+def _draw_edges(graph: graphviz.Digraph, model: GraphModel, node: NodeView, show_saved: bool) -> None:
     if node.op is None:
         return
     op_id = f"n{node.id}_op"

@@ -157,9 +157,7 @@ class GraphModel:
         afterwards, so looking at a graph changes nothing.
         """
         if not (hasattr(x, "history") and hasattr(x, "unique_id")):
-            raise TypeError(
-                f"GraphModel.from_value: expected a Scalar or a Tensor, got {type(x).__name__}"
-            )
+            raise TypeError(f"GraphModel.from_value: expected a Scalar or a Tensor, got {type(x).__name__}")
         order = _live_topological_order(x)
         nodes = {v.unique_id: _node_of_live_value(v) for v in order}
         saved = {v.unique_id: _saved_values_of(v) for v in order if _op_of(v) is not None}
@@ -187,10 +185,7 @@ class GraphModel:
             if event.node in self.nodes:
                 self.nodes[event.node].grad = event.grad_output
         start = len(self.steps)
-        self.steps += [
-            _backward_step(start + i, event, self.nodes)
-            for i, event in enumerate(rec.backward_events)
-        ]
+        self.steps += [_backward_step(start + i, event, self.nodes) for i, event in enumerate(rec.backward_events)]
         self.kernels += rec.kernel_events
 
     # -- questions the debugger asks ---------------------------------------------
@@ -201,8 +196,7 @@ class GraphModel:
             if step.phase == "forward" and is_nonfinite(step.output_value):
                 return step.index
             if step.phase == "backward" and (
-                is_nonfinite(step.grad_output)
-                or any(is_nonfinite(g) for g in step.grads_to_parents)
+                is_nonfinite(step.grad_output) or any(is_nonfinite(g) for g in step.grads_to_parents)
             ):
                 return step.index
         return None
@@ -223,9 +217,7 @@ class GraphModel:
                 if node.op and is_nonfinite(node.value) and not any(map(is_nonfinite, inputs)):
                     return node.id
         for step in self.steps:
-            went_wrong = any(map(is_nonfinite, step.grads_to_parents)) and not is_nonfinite(
-                step.grad_output
-            )
+            went_wrong = any(map(is_nonfinite, step.grads_to_parents)) and not is_nonfinite(step.grad_output)
             if step.phase == "backward" and went_wrong:
                 return step.node
         return None
@@ -363,16 +355,12 @@ def _backward_step(index: int, event: BackwardEvent, nodes: dict[int, NodeView])
         output_value=value(event.node),
         grad_output=event.grad_output,
         contributions=[(child, grad) for child, grad in event.contributions],
-        local_derivatives=None
-        if event.local_derivatives is None
-        else list(event.local_derivatives),
+        local_derivatives=None if event.local_derivatives is None else list(event.local_derivatives),
         grads_to_parents=list(event.grads_to_parents),
     )
 
 
-def _add_nodes_seen_only_in_backward(
-    nodes: dict[int, NodeView], backward: list[BackwardEvent]
-) -> None:
+def _add_nodes_seen_only_in_backward(nodes: dict[int, NodeView], backward: list[BackwardEvent]) -> None:
     """A recording of only `loss.backward()` still names every node the chain rule visited."""
     for event in backward:
         if event.node not in nodes:
@@ -539,9 +527,7 @@ def _backward_without_side_effects(x: Any, order: list[Any]) -> Recording | None
 def step_text(model: GraphModel, index: int) -> str:
     """The step at `index` as a few lines: its op, the values, and the chain rule as numbers."""
     if not 0 <= index < len(model.steps):
-        raise IndexError(
-            f"step_text: step {index} out of range (the model has {len(model.steps)} steps)"
-        )
+        raise IndexError(f"step_text: step {index} out of range (the model has {len(model.steps)} steps)")
     step = model.steps[index]
     header = f"step {index + 1}/{len(model.steps)} · {step.phase} · "
     if step.phase == "forward":
@@ -595,9 +581,7 @@ class Stepper:
         """Jump to step `index` (negative counts from the end) and return its text."""
         count = len(self.model.steps)
         if not -count <= index < count:
-            raise IndexError(
-                f"Stepper.goto: step {index} out of range (the model has {count} steps)"
-            )
+            raise IndexError(f"Stepper.goto: step {index} out of range (the model has {count} steps)")
         self.index = index % count
         return self.text
 

@@ -66,7 +66,7 @@ def available_backends() -> list[str]:
     return sorted(_LOADERS)
 
 
-def register_backend(name: str, loader) -> None:  # noqa: ANN001 - a zero-argument factory
+def register_backend(name: str, loader) -> None:  # a zero-argument factory
     """Make a backend available by name (loaded lazily on first use)."""
     _LOADERS[name] = loader
 

@@ -130,14 +130,19 @@ def broadcast_index(big_index: Index, big_shape: Index, shape: Index, out_index:
 @cuda.jit
 def map_kernel(
     op: int,
-    out: Storage, out_shape: Index, out_strides: Index, out_size: int,
-    a: Storage, a_shape: Index, a_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    out_size: int,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
 ) -> None:
     """One thread per output element:
 
-        i = this thread's number in the whole grid
-        if i < out_size:
-            out[index(i)] = fn(a[broadcast(index(i))])
+    i = this thread's number in the whole grid
+    if i < out_size:
+        out[index(i)] = fn(a[broadcast(index(i))])
     """
     # BEGIN ASSIGN3_3
     out_index = cuda.local.array(MAX_DIMS, numba.int64)  # private to this thread
@@ -154,15 +159,22 @@ def map_kernel(
 @cuda.jit
 def zip_kernel(
     op: int,
-    out: Storage, out_shape: Index, out_strides: Index, out_size: int,
-    a: Storage, a_shape: Index, a_strides: Index,
-    b: Storage, b_shape: Index, b_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    out_size: int,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
+    b: Storage,
+    b_shape: Index,
+    b_strides: Index,
 ) -> None:
     """One thread per output element:
 
-        i = this thread's number in the whole grid
-        if i < out_size:
-            out[index(i)] = fn(a[broadcast(index(i))], b[broadcast(index(i))])
+    i = this thread's number in the whole grid
+    if i < out_size:
+        out[index(i)] = fn(a[broadcast(index(i))], b[broadcast(index(i))])
     """
     # BEGIN ASSIGN3_3
     out_index = cuda.local.array(MAX_DIMS, numba.int64)
@@ -182,8 +194,12 @@ def zip_kernel(
 @cuda.jit
 def reduce_kernel(
     op: int,
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
     dim: int,
 ) -> None:
     """One block per output element; its T threads (a power of two) fold `a` along `dim`:
@@ -230,9 +246,15 @@ def make_matmul_kernel(dtype: numba.types.Float) -> Callable[..., None]:
 
     @cuda.jit
     def matmul_kernel(
-        out: Storage, out_shape: Index, out_strides: Index,
-        a: Storage, a_shape: Index, a_strides: Index,
-        b: Storage, b_shape: Index, b_strides: Index,
+        out: Storage,
+        out_shape: Index,
+        out_strides: Index,
+        a: Storage,
+        a_shape: Index,
+        a_strides: Index,
+        b: Storage,
+        b_shape: Index,
+        b_strides: Index,
     ) -> None:
         """`out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`: a thread per (i, j), TILE x TILE a block.
 
@@ -275,8 +297,10 @@ def make_matmul_kernel(dtype: numba.types.Float) -> Callable[..., None]:
     return matmul_kernel
 
 
-MATMUL_KERNELS = {np.dtype(np.float32): make_matmul_kernel(numba.float32),
-                  np.dtype(np.float64): make_matmul_kernel(numba.float64)}
+MATMUL_KERNELS = {
+    np.dtype(np.float32): make_matmul_kernel(numba.float32),
+    np.dtype(np.float64): make_matmul_kernel(numba.float64),
+}
 
 
 # ## Host side: copies and launch configurations
@@ -327,8 +351,7 @@ def matmul_launch(out_shape: Index) -> tuple[tuple[int, int, int], tuple[int, in
 def cuda_map(op: int) -> Callable[..., None]:
     """The map kernel for op code `op`, called like `fast`'s: host arrays in, `out` filled."""
 
-    def apply(out: Storage, out_shape: Index, out_strides: Index,
-              a: Storage, a_shape: Index, a_strides: Index) -> None:
+    def apply(out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index) -> None:
         _check_dims("map", out_shape, a_shape)
         size = _size(out_shape)
         if size == 0:
@@ -336,8 +359,16 @@ def cuda_map(op: int) -> Callable[..., None]:
         blocks, threads = elementwise_launch(size)
         # `out` goes up too: the kernel writes only its elements, the rest must survive the copy back.
         out_gpu = to_device(out)
-        map_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides), size,
-                                    to_device(a), to_device(a_shape), to_device(a_strides))
+        map_kernel[blocks, threads](
+            op,
+            out_gpu,
+            to_device(out_shape),
+            to_device(out_strides),
+            size,
+            to_device(a),
+            to_device(a_shape),
+            to_device(a_strides),
+        )
         copy_to_host(out_gpu, out)
 
     return apply
@@ -346,18 +377,36 @@ def cuda_map(op: int) -> Callable[..., None]:
 def cuda_zip(op: int) -> Callable[..., None]:
     """The zip kernel for op code `op`, called like `fast`'s."""
 
-    def apply(out: Storage, out_shape: Index, out_strides: Index,
-              a: Storage, a_shape: Index, a_strides: Index,
-              b: Storage, b_shape: Index, b_strides: Index) -> None:
+    def apply(
+        out: Storage,
+        out_shape: Index,
+        out_strides: Index,
+        a: Storage,
+        a_shape: Index,
+        a_strides: Index,
+        b: Storage,
+        b_shape: Index,
+        b_strides: Index,
+    ) -> None:
         _check_dims("zip", out_shape, a_shape, b_shape)
         size = _size(out_shape)
         if size == 0:
             return
         blocks, threads = elementwise_launch(size)
         out_gpu = to_device(out)
-        zip_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides), size,
-                                    to_device(a), to_device(a_shape), to_device(a_strides),
-                                    to_device(b), to_device(b_shape), to_device(b_strides))
+        zip_kernel[blocks, threads](
+            op,
+            out_gpu,
+            to_device(out_shape),
+            to_device(out_strides),
+            size,
+            to_device(a),
+            to_device(a_shape),
+            to_device(a_strides),
+            to_device(b),
+            to_device(b_shape),
+            to_device(b_strides),
+        )
         copy_to_host(out_gpu, out)
 
     return apply
@@ -366,25 +415,40 @@ def cuda_zip(op: int) -> Callable[..., None]:
 def cuda_reduce(op: int) -> Callable[..., None]:
     """The reduce kernel for op code `op`, called like `fast`'s; `out` arrives holding the start."""
 
-    def apply(out: Storage, out_shape: Index, out_strides: Index,
-              a: Storage, a_shape: Index, a_strides: Index, dim: int) -> None:
+    def apply(
+        out: Storage, out_shape: Index, out_strides: Index, a: Storage, a_shape: Index, a_strides: Index, dim: int
+    ) -> None:
         _check_dims("reduce", out_shape, a_shape)
         out_size = _size(out_shape)
         if out_size == 0:
             return
         blocks, threads = reduce_launch(out_size, int(a_shape[dim]))
         out_gpu = to_device(out)  # holds the start value each block folds from
-        reduce_kernel[blocks, threads](op, out_gpu, to_device(out_shape), to_device(out_strides),
-                                       to_device(a), to_device(a_shape), to_device(a_strides), dim)
+        reduce_kernel[blocks, threads](
+            op,
+            out_gpu,
+            to_device(out_shape),
+            to_device(out_strides),
+            to_device(a),
+            to_device(a_shape),
+            to_device(a_strides),
+            dim,
+        )
         copy_to_host(out_gpu, out)
 
     return apply
 
 
 def cuda_matmul(
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
-    b: Storage, b_shape: Index, b_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
+    b: Storage,
+    b_shape: Index,
+    b_strides: Index,
 ) -> None:
     """Batched matmul on 3-D (batch, rows, cols) layouts, called like `fast`'s matmul_kernel."""
     if _size(out_shape) == 0:
@@ -392,9 +456,17 @@ def cuda_matmul(
     blocks, threads = matmul_launch(out_shape)
     kernel = MATMUL_KERNELS[out.dtype]
     out_gpu = to_device(out)
-    kernel[blocks, threads](out_gpu, to_device(out_shape), to_device(out_strides),
-                            to_device(a), to_device(a_shape), to_device(a_strides),
-                            to_device(b), to_device(b_shape), to_device(b_strides))
+    kernel[blocks, threads](
+        out_gpu,
+        to_device(out_shape),
+        to_device(out_strides),
+        to_device(a),
+        to_device(a_shape),
+        to_device(a_strides),
+        to_device(b),
+        to_device(b_shape),
+        to_device(b_strides),
+    )
     copy_to_host(out_gpu, out)
 
 
@@ -421,7 +493,6 @@ class CudaKernels:
 def _code(table: dict[Callable, int], fn: Callable) -> int:
     if fn not in table:
         raise ValueError(
-            f"cuda backend: no kernel for {fn.__name__!r}; it supports "
-            + ", ".join(f.__name__ for f in table)
+            f"cuda backend: no kernel for {fn.__name__!r}; it supports " + ", ".join(f.__name__ for f in table)
         )
     return table[fn]

@@ -30,12 +30,24 @@ _max, _is_close = jit(operators.max), jit(operators.is_close)
 _relu_back, _log_back, _inv_back = jit(operators.relu_back), jit(operators.log_back), jit(operators.inv_back)
 
 UNARY_CODES: dict[Callable, int] = {
-    operators.neg: 0, operators.id: 1, operators.sigmoid: 2, operators.relu: 3,
-    operators.log: 4, operators.exp: 5, operators.inv: 6,
+    operators.neg: 0,
+    operators.id: 1,
+    operators.sigmoid: 2,
+    operators.relu: 3,
+    operators.log: 4,
+    operators.exp: 5,
+    operators.inv: 6,
 }
 BINARY_CODES: dict[Callable, int] = {
-    operators.add: 0, operators.mul: 1, operators.lt: 2, operators.eq: 3, operators.max: 4,
-    operators.is_close: 5, operators.relu_back: 6, operators.log_back: 7, operators.inv_back: 8,
+    operators.add: 0,
+    operators.mul: 1,
+    operators.lt: 2,
+    operators.eq: 3,
+    operators.max: 4,
+    operators.is_close: 5,
+    operators.relu_back: 6,
+    operators.log_back: 7,
+    operators.inv_back: 8,
 }
 
 
@@ -153,8 +165,12 @@ def row_start(row: int, out_shape: Index, strides: Index) -> int:
 @njit(parallel=True, cache=True)
 def map_kernel(
     op: int,
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
 ) -> None:
     """`out[i] = fn(a[broadcast(i)])`, parallel over output rows."""
     # BEGIN ASSIGN3_1
@@ -179,9 +195,15 @@ def map_kernel(
 @njit(parallel=True, cache=True)
 def zip_kernel(
     op: int,
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
-    b: Storage, b_shape: Index, b_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
+    b: Storage,
+    b_shape: Index,
+    b_strides: Index,
 ) -> None:
     """`out[i] = fn(a[broadcast(i)], b[broadcast(i)])`, parallel over output rows."""
     # BEGIN ASSIGN3_1
@@ -223,8 +245,12 @@ def sum_run(a: Storage, start: int, n: int, initial: float) -> float:
 @njit(parallel=True, cache=True)
 def reduce_kernel(
     op: int,
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
     dim: int,
 ) -> None:
     """`out[j] = fold(fn, out[j], a[j with dim = 0..n-1])`, parallel over output elements."""
@@ -257,9 +283,15 @@ def reduce_kernel(
 
 @njit(parallel=True, cache=True, fastmath=True)
 def matmul_kernel(
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
-    b: Storage, b_shape: Index, b_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
+    b: Storage,
+    b_shape: Index,
+    b_strides: Index,
 ) -> None:
     """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over rows of `out`.
 
@@ -331,9 +363,15 @@ class FastKernels:
 
     @staticmethod
     def matmul(
-        out: Storage, out_shape: Index, out_strides: Index,
-        a: Storage, a_shape: Index, a_strides: Index,
-        b: Storage, b_shape: Index, b_strides: Index,
+        out: Storage,
+        out_shape: Index,
+        out_strides: Index,
+        a: Storage,
+        a_shape: Index,
+        a_strides: Index,
+        b: Storage,
+        b_shape: Index,
+        b_strides: Index,
     ) -> None:
         if b_strides[2] != 1:  # the kernel reads rows of b in order: give it a row-major copy
             b, b_strides = _row_major(b, b_shape, b_strides)
@@ -352,7 +390,6 @@ def _row_major(storage: Storage, shape: Index, strides: Index) -> tuple[Storage,
 def _code(table: dict[Callable, int], fn: Callable) -> int:
     if fn not in table:
         raise ValueError(
-            f"fast backend: no compiled kernel for {fn.__name__!r}; it supports "
-            + ", ".join(f.__name__ for f in table)
+            f"fast backend: no compiled kernel for {fn.__name__!r}; it supports " + ", ".join(f.__name__ for f in table)
         )
     return table[fn]

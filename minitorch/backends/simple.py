@@ -24,13 +24,17 @@ def _size(shape: Index) -> int:
 def tensor_map(fn: Callable[[float], float]) -> Callable[..., None]:
     """Kernel applying `fn` to every element, broadcasting the input to the output shape.
 
-        for each out_index:
-            out[out_index] = fn(a[broadcast(out_index)])
+    for each out_index:
+        out[out_index] = fn(a[broadcast(out_index)])
     """
 
     def _map(
-        out: Storage, out_shape: Index, out_strides: Index,
-        a: Storage, a_shape: Index, a_strides: Index,
+        out: Storage,
+        out_shape: Index,
+        out_strides: Index,
+        a: Storage,
+        a_shape: Index,
+        a_strides: Index,
     ) -> None:
         # BEGIN ASSIGN2_3
         out_index = np.zeros(len(out_shape), dtype=np.int64)
@@ -48,14 +52,20 @@ def tensor_map(fn: Callable[[float], float]) -> Callable[..., None]:
 def tensor_zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
     """Kernel combining two broadcast inputs element by element.
 
-        for each out_index:
-            out[out_index] = fn(a[broadcast(out_index)], b[broadcast(out_index)])
+    for each out_index:
+        out[out_index] = fn(a[broadcast(out_index)], b[broadcast(out_index)])
     """
 
     def _zip(
-        out: Storage, out_shape: Index, out_strides: Index,
-        a: Storage, a_shape: Index, a_strides: Index,
-        b: Storage, b_shape: Index, b_strides: Index,
+        out: Storage,
+        out_shape: Index,
+        out_strides: Index,
+        a: Storage,
+        a_shape: Index,
+        a_strides: Index,
+        b: Storage,
+        b_shape: Index,
+        b_strides: Index,
     ) -> None:
         # BEGIN ASSIGN2_3
         out_index = np.zeros(len(out_shape), dtype=np.int64)
@@ -76,16 +86,20 @@ def tensor_zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
 def tensor_reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
     """Kernel folding dimension `dim` of `a` with `fn`; the output has size 1 there.
 
-        for each out_index:
-            acc = out[out_index]            # the caller filled it with the start value
-            for j in range(a_shape[dim]):
-                acc = fn(acc, a[out_index with index[dim] = j])
-            out[out_index] = acc
+    for each out_index:
+        acc = out[out_index]            # the caller filled it with the start value
+        for j in range(a_shape[dim]):
+            acc = fn(acc, a[out_index with index[dim] = j])
+        out[out_index] = acc
     """
 
     def _reduce(
-        out: Storage, out_shape: Index, out_strides: Index,
-        a: Storage, a_shape: Index, a_strides: Index,
+        out: Storage,
+        out_shape: Index,
+        out_strides: Index,
+        a: Storage,
+        a_shape: Index,
+        a_strides: Index,
         dim: int,
     ) -> None:
         # BEGIN ASSIGN2_3
@@ -107,9 +121,15 @@ def tensor_reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
 
 
 def tensor_matmul(
-    out: Storage, out_shape: Index, out_strides: Index,
-    a: Storage, a_shape: Index, a_strides: Index,
-    b: Storage, b_shape: Index, b_strides: Index,
+    out: Storage,
+    out_shape: Index,
+    out_strides: Index,
+    a: Storage,
+    a_shape: Index,
+    a_strides: Index,
+    b: Storage,
+    b_shape: Index,
+    b_strides: Index,
 ) -> None:
     """`out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]`, batch dims broadcast.
 

@@ -5,5 +5,17 @@ from .executor import Plan, interpret
 from .ir import Graph, IRError, Node
 from .trace import SymbolicBackend, SymbolicData, TracingError
 
-__all__ = ["Compiled", "CompiledTrainStep", "Graph", "IRError", "Node", "Plan", "Program", "SymbolicBackend",
-           "SymbolicData", "TracingError", "compile", "interpret"]
+__all__ = [
+    "Compiled",
+    "CompiledTrainStep",
+    "Graph",
+    "IRError",
+    "Node",
+    "Plan",
+    "Program",
+    "SymbolicBackend",
+    "SymbolicData",
+    "TracingError",
+    "compile",
+    "interpret",
+]

@@ -60,8 +60,9 @@ def subgraph(graph: Graph, keep: set[int], outputs: Sequence[int], boundary: set
         if node.id in boundary:
             result.nodes.append(Node(node.id, "input", [], node.shape, node.dtype, {}, f"saved %{node.id}"))
         elif node.id in keep:
-            result.nodes.append(Node(node.id, node.op, list(node.inputs), node.shape, node.dtype,
-                                     dict(node.attrs), node.name))
+            result.nodes.append(
+                Node(node.id, node.op, list(node.inputs), node.shape, node.dtype, dict(node.attrs), node.name)
+            )
     result.outputs = list(outputs)
     result._ids = graph._ids
     return result
@@ -135,8 +136,9 @@ class CompiledCall(Function):
 class Compiled:
     """`minitorch.compile(fn_or_module)`: a function that traces on first use per input signature."""
 
-    def __init__(self, target: Callable[..., Any] | Module, backend: str | None = None,
-                 passes: PassList | None = None) -> None:
+    def __init__(
+        self, target: Callable[..., Any] | Module, backend: str | None = None, passes: PassList | None = None
+    ) -> None:
         self.target = target
         self.backend_name = backend
         self.passes = default_passes() if passes is None else list(passes)
@@ -191,8 +193,10 @@ class Compiled:
         real = backends.get_backend(self.backend_name or (tensors[0].backend if tensors else None))
         joint = Graph()
         symbolic = SymbolicBackend(joint, real)
-        sym_args = [symbolic_input(joint, symbolic, a, "input", f"arg{i}") if isinstance(a, Tensor) else a
-                    for i, a in enumerate(args)]
+        sym_args = [
+            symbolic_input(joint, symbolic, a, "input", f"arg{i}") if isinstance(a, Tensor) else a
+            for i, a in enumerate(args)
+        ]
         sym_inputs = [a for a in sym_args if isinstance(a, Tensor)]
         params = self.module.named_parameters() if self.module is not None else []
         originals = [p.value for _, p in params]
@@ -211,8 +215,14 @@ class Compiled:
         return f"Compiled({name}, {len(self.cache)} specialisations, compiled {self.compile_count}×)"
 
 
-def build_entry(joint: Graph, symbolic: SymbolicBackend, sym_inputs: list[Tensor], out: Any,
-                real: backends.TensorBackend, passes: PassList) -> CompiledGraph:
+def build_entry(
+    joint: Graph,
+    symbolic: SymbolicBackend,
+    sym_inputs: list[Tensor],
+    out: Any,
+    real: backends.TensorBackend,
+    passes: PassList,
+) -> CompiledGraph:
     """Differentiate (if needed), split, optimise and plan a traced program."""
     input_ids = [node_id(t) for t in sym_inputs]
     if isinstance(out, (tuple, list)):
@@ -221,8 +231,19 @@ def build_entry(joint: Graph, symbolic: SymbolicBackend, sym_inputs: list[Tensor
         forward = keep_sources(forward, joint, input_ids)
         traced = forward.copy()
         forward = run_passes(forward, passes)
-        return CompiledGraph(forward, None, Plan(forward, real), None, set(), input_ids, outputs, None,
-                             [None] * len(input_ids), real, traced)
+        return CompiledGraph(
+            forward,
+            None,
+            Plan(forward, real),
+            None,
+            set(),
+            input_ids,
+            outputs,
+            None,
+            [None] * len(input_ids),
+            real,
+            traced,
+        )
     if not isinstance(out, Tensor):
         raise TracingError(f"a compiled function must return a Tensor or a tuple of Tensors, got {type(out).__name__}")
     output = node_id(out)
@@ -247,9 +268,17 @@ def build_entry(joint: Graph, symbolic: SymbolicBackend, sym_inputs: list[Tensor
     forward = run_passes(forward, passes, keep=saved)
     backward = run_passes(backward, passes) if backward is not None else None
     return CompiledGraph(
-        forward, backward,
-        Plan(forward, real, keep=saved), Plan(backward, real) if backward is not None else None,
-        saved, input_ids, output, grad_input, grads, real, traced,
+        forward,
+        backward,
+        Plan(forward, real, keep=saved),
+        Plan(backward, real) if backward is not None else None,
+        saved,
+        input_ids,
+        output,
+        grad_input,
+        grads,
+        real,
+        traced,
     )
 
 
@@ -257,8 +286,11 @@ def keep_sources(graph: Graph, joint: Graph, source_ids: Sequence[int], first: S
     """Make sure every source in `source_ids` is a node (unused inputs still take a value)."""
     present = {n.id for n in graph.nodes}
     by_id = joint.by_id()
-    missing = [Node(i, by_id[i].op, [], by_id[i].shape, by_id[i].dtype, {}, by_id[i].name)
-               for i in source_ids if i is not None and i not in present]
+    missing = [
+        Node(i, by_id[i].op, [], by_id[i].shape, by_id[i].dtype, {}, by_id[i].name)
+        for i in source_ids
+        if i is not None and i not in present
+    ]
     graph.nodes = missing + graph.nodes
     return graph
 
@@ -274,8 +306,11 @@ def run_passes(graph: Graph, passes: PassList, keep: set[int] = frozenset()) -> 
     return graph
 
 
-def compile(target: Callable[..., Any] | Module, backend: str | None = None,  # noqa: A001
-            passes: PassList | None = None) -> Compiled:
+def compile(
+    target: Callable[..., Any] | Module,
+    backend: str | None = None,
+    passes: PassList | None = None,
+) -> Compiled:
     """Compile an eager function or a Module: trace on first call per input signature."""
     return Compiled(target, backend=backend, passes=passes)
 
@@ -286,13 +321,13 @@ def compile(target: Callable[..., Any] | Module, backend: str | None = None,  # 
 class Program:
     """Build a graph from placeholders, ask for gradients, compile, then run with values.
 
-        p = Program(backend="fast")
-        x = p.placeholder((4, 3), name="x", requires_grad=True)
-        w = p.placeholder((3, 2), name="w", requires_grad=True)
-        loss = (x @ w).sigmoid().sum()
-        dx, dw = p.gradients(loss, [x, w])
-        run = p.compile([loss, dx, dw])
-        loss_value, dx_value, dw_value = run(x=..., w=...)
+    p = Program(backend="fast")
+    x = p.placeholder((4, 3), name="x", requires_grad=True)
+    w = p.placeholder((3, 2), name="w", requires_grad=True)
+    loss = (x @ w).sigmoid().sum()
+    dx, dw = p.gradients(loss, [x, w])
+    run = p.compile([loss, dx, dw])
+    loss_value, dx_value, dw_value = run(x=..., w=...)
     """
 
     def __init__(self, backend: str | None = None) -> None:
@@ -301,8 +336,9 @@ class Program:
         self.symbolic = SymbolicBackend(self.graph, self.real)
         self.placeholders: dict[str, Tensor] = {}
 
-    def placeholder(self, shape: Sequence[int], dtype: str = "float64", name: str | None = None,
-                    requires_grad: bool = False) -> Tensor:
+    def placeholder(
+        self, shape: Sequence[int], dtype: str = "float64", name: str | None = None, requires_grad: bool = False
+    ) -> Tensor:
         name = name or f"input{len(self.placeholders)}"
         if name in self.placeholders:
             raise ValueError(f"placeholder {name!r} already exists")
@@ -345,8 +381,11 @@ class Program:
             feeds = {}
             for n in sources_in_graph:
                 value = values[names[n.id]]
-                data = value._tensor if isinstance(value, Tensor) else TensorData(
-                    np.asarray(value, dtype=n.dtype).reshape(-1), np.shape(value))
+                data = (
+                    value._tensor
+                    if isinstance(value, Tensor)
+                    else TensorData(np.asarray(value, dtype=n.dtype).reshape(-1), np.shape(value))
+                )
                 if tuple(data.shape) != n.shape:
                     raise ValueError(f"placeholder {names[n.id]!r} expects shape {n.shape}, got {tuple(data.shape)}")
                 feeds[n.id] = data
@@ -367,8 +406,9 @@ class CompiledTrainStep:
     `step(x, y)` returns the loss and writes the updated parameter values into the model.
     """
 
-    def __init__(self, model: Module, loss_fn: Callable[[Tensor, Tensor], Tensor], lr: float,
-                 passes: PassList | None = None) -> None:
+    def __init__(
+        self, model: Module, loss_fn: Callable[[Tensor, Tensor], Tensor], lr: float, passes: PassList | None = None
+    ) -> None:
         self.model, self.loss_fn, self.lr = model, loss_fn, lr
         self.passes = default_passes() if passes is None else list(passes)
         self.cache: dict[Any, tuple[Graph, Plan, list[int], list[int], int]] = {}

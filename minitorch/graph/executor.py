@@ -18,10 +18,25 @@ from ..backends.base import TensorBackend
 from ..tensor_data import TensorData
 from .ir import BINARY, UNARY, Graph, IRError, Node
 
-MAP_METHOD = {"neg": "neg_map", "sigmoid": "sigmoid_map", "relu": "relu_map", "log": "log_map",
-              "exp": "exp_map", "inv": "inv_map", "id": "id_map"}
-ZIP_METHOD = {"add": "add_zip", "mul": "mul_zip", "lt": "lt_zip", "eq": "eq_zip", "is_close": "is_close_zip",
-              "relu_back": "relu_back_zip", "log_back": "log_back_zip", "inv_back": "inv_back_zip"}
+MAP_METHOD = {
+    "neg": "neg_map",
+    "sigmoid": "sigmoid_map",
+    "relu": "relu_map",
+    "log": "log_map",
+    "exp": "exp_map",
+    "inv": "inv_map",
+    "id": "id_map",
+}
+ZIP_METHOD = {
+    "add": "add_zip",
+    "mul": "mul_zip",
+    "lt": "lt_zip",
+    "eq": "eq_zip",
+    "is_close": "is_close_zip",
+    "relu_back": "relu_back_zip",
+    "log_back": "log_back_zip",
+    "inv_back": "inv_back_zip",
+}
 REDUCE_METHOD = {"sum": "add_reduce", "max": "max_reduce"}
 
 Kernel = Callable[..., TensorData]

@@ -92,8 +92,9 @@ class Graph:
 
     # -- building ----------------------------------------------------------------
 
-    def add(self, op: str, inputs: list[int], shape: tuple[int, ...], dtype: str, /, name: str = "",
-            **attrs: Any) -> Node:
+    def add(
+        self, op: str, inputs: list[int], shape: tuple[int, ...], dtype: str, /, name: str = "", **attrs: Any
+    ) -> Node:
         # Positional-only (`/`): an op may have an attribute called `shape` (view) or `dtype`.
         node = Node(next(self._ids), op, list(inputs), tuple(shape), dtype, attrs, name)
         self.nodes.append(node)
@@ -133,8 +134,10 @@ class Graph:
         return sum(node.op == op for node in self.nodes)
 
     def copy(self) -> Graph:
-        graph = Graph([Node(n.id, n.op, list(n.inputs), n.shape, n.dtype, dict(n.attrs), n.name) for n in self.nodes],
-                      list(self.outputs))
+        graph = Graph(
+            [Node(n.id, n.op, list(n.inputs), n.shape, n.dtype, dict(n.attrs), n.name) for n in self.nodes],
+            list(self.outputs),
+        )
         graph._ids = itertools.count(max((n.id for n in self.nodes), default=-1) + 1)
         return graph
 
@@ -154,8 +157,13 @@ class Graph:
         for column in ("id", "op", "inputs", "type", "attributes"):
             table.add_column(column)
         for node in self.nodes:
-            table.add_row(f"%{node.id}", node.op + (f" '{node.name}'" if node.name else ""),
-                          " ".join(f"%{i}" for i in node.inputs), node.type_text(), node.attr_text())
+            table.add_row(
+                f"%{node.id}",
+                node.op + (f" '{node.name}'" if node.name else ""),
+                " ".join(f"%{i}" for i in node.inputs),
+                node.type_text(),
+                node.attr_text(),
+            )
         Console().print(table)
 
     # -- checking ------------------------------------------------------------------

@@ -101,8 +101,7 @@ def tensor_type(dtype: Any) -> int:
 # ## One IR op -> ONNX nodes
 
 
-def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtype,
-         attrs: Mapping[str, Any]) -> None:
+def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtype, attrs: Mapping[str, Any]) -> None:
     """Append to `b` the ONNX node(s) computing `op(inputs, **attrs)` into the value `output`.
 
     `inputs` are the names of the op's input values, already of `dtype`. Most ops are one
@@ -113,8 +112,18 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
     Raises OnnxExportError for an op with no ONNX counterpart.
     """
     # BEGIN ASSIGN5_4
-    one_to_one = {"neg": "Neg", "inv": "Reciprocal", "add": "Add", "mul": "Mul", "sigmoid": "Sigmoid",
-                  "relu": "Relu", "log": "Log", "exp": "Exp", "id": "Identity", "matmul": "MatMul"}
+    one_to_one = {
+        "neg": "Neg",
+        "inv": "Reciprocal",
+        "add": "Add",
+        "mul": "Mul",
+        "sigmoid": "Sigmoid",
+        "relu": "Relu",
+        "log": "Log",
+        "exp": "Exp",
+        "id": "Identity",
+        "matmul": "MatMul",
+    }
     if op in one_to_one:
         b.node(one_to_one[op], inputs, output)
     elif op in ("lt", "eq"):
@@ -138,8 +147,9 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
         reduce = "ReduceSum" if op == "sum" else "ReduceMax"
         axes = [attrs["dim"]]
         if b.opset >= (13 if op == "sum" else 18):  # axes became an input (before: an attribute)
-            b.node(reduce, [inputs[0], b.constant(np.array(axes, dtype=np.int64), f"{output}_axes")], output,
-                   keepdims=1)
+            b.node(
+                reduce, [inputs[0], b.constant(np.array(axes, dtype=np.int64), f"{output}_axes")], output, keepdims=1
+            )
         else:
             b.node(reduce, inputs, output, axes=axes, keepdims=1)
     elif op == "permute":
@@ -148,8 +158,10 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
         shape = b.constant(np.array(attrs["shape"], dtype=np.int64).reshape(-1), f"{output}_shape")
         b.node("Reshape", [inputs[0], shape], output)
     else:
-        raise OnnxExportError(f"ONNX export: op {op!r} has no ONNX counterpart "
-                              "(the ops it maps are in the table atop minitorch/graph/onnx.py)")
+        raise OnnxExportError(
+            f"ONNX export: op {op!r} has no ONNX counterpart "
+            "(the ops it maps are in the table atop minitorch/graph/onnx.py)"
+        )
     # END ASSIGN5_4
 
 
@@ -191,8 +203,9 @@ def value_names(graph: Graph, b: OnnxBuilder) -> dict[int, str]:
     return names
 
 
-def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = DEFAULT_OPSET,
-            name: str = "minitorch") -> onnx.ModelProto:
+def to_onnx(
+    graph: Graph, params: Mapping[str, Any] | None = None, opset: int = DEFAULT_OPSET, name: str = "minitorch"
+) -> onnx.ModelProto:
     """The ONNX model computing `graph`'s outputs from its inputs.
 
     `input` nodes become graph inputs. `param` nodes become initializers holding
@@ -215,8 +228,9 @@ def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = 
         return helper.make_tensor_value_info(value, tensor_type(node.dtype), list(node.shape))
 
     # Creation order (node id) is call order: a traced function's arguments, then parameters
-    sources = sorted((n for n in graph.nodes if n.op == "input" or (n.op == "param" and params is None)),
-                     key=lambda n: n.id)
+    sources = sorted(
+        (n for n in graph.nodes if n.op == "input" or (n.op == "param" and params is None)), key=lambda n: n.id
+    )
     graph_inputs = [info(n, names[n.id]) for n in sources]
     source_ids = {n.id for n in sources}
     value_infos = []
@@ -228,8 +242,10 @@ def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = 
             array = params[node.name] if node.op == "param" else node.attrs["value"]
             array = np.asarray(array.numpy() if isinstance(array, Tensor) else array, dtype=node.dtype)
             if array.size != int(np.prod(node.shape)):
-                raise OnnxExportError(f"{node.op} {node.name or node.id!r}: value of shape {array.shape}, "
-                                      f"but the graph expects {node.shape}")
+                raise OnnxExportError(
+                    f"{node.op} {node.name or node.id!r}: value of shape {array.shape}, "
+                    f"but the graph expects {node.shape}"
+                )
             b.initializers.append(numpy_helper.from_array(array.reshape(node.shape), value))
         else:
             inputs = [cast_to(b, names[i], by_id[i].dtype, node.dtype) for i in node.inputs]
@@ -245,11 +261,11 @@ def to_onnx(graph: Graph, params: Mapping[str, Any] | None = None, opset: int = 
         if graph.outputs.index(i) != k or by_id[i].op in ("input", "param", "const"):
             value = b.node("Identity", [value], b.fresh(f"output_{k}"))  # an output named once
         graph_outputs.append(info(by_id[i], value))
-    onnx_graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, b.initializers,
-                                   value_info=value_infos)
+    onnx_graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, b.initializers, value_info=value_infos)
     opsets = [helper.make_opsetid("", opset)]
-    return helper.make_model(onnx_graph, opset_imports=opsets, producer_name="minitorch",
-                             ir_version=helper.find_min_ir_version_for(opsets))
+    return helper.make_model(
+        onnx_graph, opset_imports=opsets, producer_name="minitorch", ir_version=helper.find_min_ir_version_for(opsets)
+    )
 
 
 def cast_to(b: OnnxBuilder, value: str, dtype: str, wanted: str) -> str:
@@ -274,12 +290,15 @@ def forward_graph(target: Compiled | Module | Any, example_args: Sequence[Any]) 
         return graph, params
     if callable(target) and isinstance(getattr(target, "graph", None), Graph):  # Program.compile(...)
         return target.graph, {}
-    raise TypeError(f"export: expected a Module, a minitorch.compile(...) function or a Program's compiled run "
-                    f"function, got {type(target).__name__}")
+    raise TypeError(
+        f"export: expected a Module, a minitorch.compile(...) function or a Program's compiled run "
+        f"function, got {type(target).__name__}"
+    )
 
 
-def export(target: Compiled | Module | Any, *example_args: Any, path: str | Path | None = None,
-           opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+def export(
+    target: Compiled | Module | Any, *example_args: Any, path: str | Path | None = None, opset: int = DEFAULT_OPSET
+) -> onnx.ModelProto:
     """Trace `target` on `example_args` and return it as a checked ONNX model (saved to `path` if given).
 
     `target` is a Module, a `minitorch.compile(...)` function, or the run function of
@@ -308,8 +327,9 @@ def run_onnxruntime(model: onnx.ModelProto, *arrays: Any) -> list[np.ndarray]:
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     inputs = session.get_inputs()
     if len(arrays) != len(inputs):
-        raise ValueError(f"the model takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}), "
-                         f"got {len(arrays)}")
+        raise ValueError(
+            f"the model takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}), got {len(arrays)}"
+        )
     feeds = {}
     for spec, array in zip(inputs, arrays):
         value = array.numpy() if hasattr(array, "numpy") else array

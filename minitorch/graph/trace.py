@@ -18,7 +18,7 @@ from .. import operators
 from ..backends.base import TensorBackend
 from ..tensor import Tensor
 from ..tensor_data import ShapeError, TensorData, strides_from_shape
-from .ir import Graph, infer_shape, Node
+from .ir import Graph, Node, infer_shape
 
 
 class TracingError(RuntimeError):
@@ -70,9 +70,12 @@ class SymbolicData(TensorData):
 
     def permute(self, *order: int) -> SymbolicData:
         if sorted(order) != list(range(self.dims)):
-            raise ShapeError(f"permute: order {order} is not a rearrangement of the {self.dims} dims of shape {self.shape}")
-        node = self.graph.add("permute", [self.node.id], tuple(self.shape[i] for i in order),
-                              self.node.dtype, order=tuple(order))
+            raise ShapeError(
+                f"permute: order {order} is not a rearrangement of the {self.dims} dims of shape {self.shape}"
+            )
+        node = self.graph.add(
+            "permute", [self.node.id], tuple(self.shape[i] for i in order), self.node.dtype, order=tuple(order)
+        )
         return SymbolicData(self.graph, node, tuple(self.strides[i] for i in order))
 
     def view(self, shape: Any) -> SymbolicData:
@@ -95,17 +98,32 @@ class SymbolicData(TensorData):
 
 
 # Backend op name -> IR op name.
-MAPS = {"neg_map": "neg", "sigmoid_map": "sigmoid", "relu_map": "relu", "log_map": "log",
-        "exp_map": "exp", "inv_map": "inv", "id_map": "id"}
-ZIPS = {"add_zip": "add", "mul_zip": "mul", "lt_zip": "lt", "eq_zip": "eq", "is_close_zip": "is_close",
-        "relu_back_zip": "relu_back", "log_back_zip": "log_back", "inv_back_zip": "inv_back"}
+MAPS = {
+    "neg_map": "neg",
+    "sigmoid_map": "sigmoid",
+    "relu_map": "relu",
+    "log_map": "log",
+    "exp_map": "exp",
+    "inv_map": "inv",
+    "id_map": "id",
+}
+ZIPS = {
+    "add_zip": "add",
+    "mul_zip": "mul",
+    "lt_zip": "lt",
+    "eq_zip": "eq",
+    "is_close_zip": "is_close",
+    "relu_back_zip": "relu_back",
+    "log_back_zip": "log_back",
+    "inv_back_zip": "inv_back",
+}
 REDUCES = {"add_reduce": "sum", "max_reduce": "max"}
 
 
 class SymbolicBackend(TensorBackend):
     """A backend whose 'kernels' append IR nodes. It stands in for `real` while tracing."""
 
-    def __init__(self, graph: Graph, real: TensorBackend) -> None:  # noqa: D107 - no kernels to build
+    def __init__(self, graph: Graph, real: TensorBackend) -> None:  # no kernels to build
         self.graph = graph
         self.real = real
         self.name = real.name
@@ -148,8 +166,15 @@ class SymbolicBackend(TensorBackend):
         return self._emit("matmul", [a, b], np.result_type(a.dtype, b.dtype).name)
 
     def map(self, fn: Callable[[float], float]) -> Any:
-        op = {operators.neg: "neg", operators.sigmoid: "sigmoid", operators.relu: "relu", operators.log: "log",
-              operators.exp: "exp", operators.inv: "inv", operators.id: "id"}.get(fn)
+        op = {
+            operators.neg: "neg",
+            operators.sigmoid: "sigmoid",
+            operators.relu: "relu",
+            operators.log: "log",
+            operators.exp: "exp",
+            operators.inv: "inv",
+            operators.id: "id",
+        }.get(fn)
         if op is None:
             raise TracingError(f"graph mode has no IR op for map({fn.__name__})")
         return self._unary(op)
@@ -167,8 +192,9 @@ def symbolic_input(graph: Graph, backend: SymbolicBackend, like: Tensor, op: str
     return tensor
 
 
-def placeholder(graph: Graph, backend: SymbolicBackend, shape: tuple[int, ...], dtype: str, name: str,
-                requires_grad: bool = False) -> Tensor:
+def placeholder(
+    graph: Graph, backend: SymbolicBackend, shape: tuple[int, ...], dtype: str, name: str, requires_grad: bool = False
+) -> Tensor:
     """A placeholder of a given shape and dtype (the TF1-style symbolic API)."""
     node = graph.add("input", [], tuple(shape), dtype, name=name)
     tensor = Tensor(SymbolicData(graph, node), backend=backend, name=name)

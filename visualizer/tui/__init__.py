@@ -1,7 +1,7 @@
 """Textual app that steps through a recorded forward and backward pass (DESIGN.md, "Seeing inside").
 
-    from visualizer.tui import run_app
-    run_app(GraphModel.from_recording(rec))     # keys: n/p step, f/b phases, x first NaN, q quit
+from visualizer.tui import run_app
+run_app(GraphModel.from_recording(rec))     # keys: n/p step, f/b phases, x first NaN, q quit
 """
 
 from __future__ import annotations

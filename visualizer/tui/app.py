@@ -66,9 +66,14 @@ class VisualizerApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        titles = {"#graph": "graph", "#detail": "node", "#chain": "chain rule",
-                  "#op-kernels": "kernels of this op", "#run-kernels": "kernels, whole run",
-                  "#log": "steps"}
+        titles = {
+            "#graph": "graph",
+            "#detail": "node",
+            "#chain": "chain rule",
+            "#op-kernels": "kernels of this op",
+            "#run-kernels": "kernels, whole run",
+            "#log": "steps",
+        }
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
         for selector in ("#op-kernels", "#run-kernels", "#log"):

@@ -44,7 +44,8 @@ def step_line(model: GraphModel, step: StepView) -> str:
     else:
         number = f"grad {model.summary(step.grad_output)}"
     flag = "  ⚠ non-finite" if _step_nonfinite(model, step) else ""
-    return f"{step.index + 1:>5} {PHASE_SHORT.get(step.phase, step.phase)} {what:<10} {model.name(step.node)} {number}{flag}"
+    phase = PHASE_SHORT.get(step.phase, step.phase)
+    return f"{step.index + 1:>5} {phase} {what:<10} {model.name(step.node)} {number}{flag}"
 
 
 def step_title(model: GraphModel, step: StepView) -> str:

@@ -34,6 +34,15 @@ PIPELINE = [
     memory_planning,
 ]
 
-__all__ = ["PIPELINE", "MemoryPlan", "algebraic_simplification", "common_subexpression_elimination",
-           "constant_folding", "dead_code_elimination", "elementwise_fusion", "infer_shapes",
-           "memory_planning", "plan_memory"]
+__all__ = [
+    "PIPELINE",
+    "MemoryPlan",
+    "algebraic_simplification",
+    "common_subexpression_elimination",
+    "constant_folding",
+    "dead_code_elimination",
+    "elementwise_fusion",
+    "infer_shapes",
+    "memory_planning",
+    "plan_memory",
+]

@@ -136,12 +136,20 @@ def view_of_view(node: Node, ctx: Context) -> Rewrite:
     if node.op != "view" or ctx.input(node).op != "view":
         return None
     inner = ctx.input(node)
-    return Node(node.id, "view", [inner.inputs[0]], node.shape, node.dtype, {"shape": tuple(node.shape)},
-                node.name)
+    return Node(node.id, "view", [inner.inputs[0]], node.shape, node.dtype, {"shape": tuple(node.shape)}, node.name)
 
 
-RULES: list[Rule] = [multiply_by_one, add_zero, double_negation, double_inverse, drop_copy,
-                     identity_permute, permute_of_permute, view_to_same_shape, view_of_view]
+RULES: list[Rule] = [
+    multiply_by_one,
+    add_zero,
+    double_negation,
+    double_inverse,
+    drop_copy,
+    identity_permute,
+    permute_of_permute,
+    view_to_same_shape,
+    view_of_view,
+]
 
 
 # ## Applying them

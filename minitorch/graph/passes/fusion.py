@@ -63,9 +63,14 @@ def fusion_groups(graph: Graph) -> list[list[int]]:
 
     def can_absorb(node: Node, root: Node) -> bool:
         """May `node` (read by a member) be computed inside the root's group?"""
-        return (can_root(node) and tuple(node.shape) == tuple(root.shape) and node.dtype == root.dtype
-                and node.id not in outputs and len(set(users[node.id])) == 1
-                and all(fits(by_id[i], root) for i in node.inputs))
+        return (
+            can_root(node)
+            and tuple(node.shape) == tuple(root.shape)
+            and node.dtype == root.dtype
+            and node.id not in outputs
+            and len(set(users[node.id])) == 1
+            and all(fits(by_id[i], root) for i in node.inputs)
+        )
 
     taken: set[int] = set()
     groups: list[list[int]] = []
@@ -100,5 +105,6 @@ def fused_node(members: list[Node]) -> Node:
                 inputs.append(i)
         program.append((member.op, [names[i] for i in member.inputs]))
         names[member.id] = f"t{j}"
-    return Node(root.id, "fused", inputs, tuple(root.shape), root.dtype,
-                {"program": program, "ops": len(members)}, root.name)
+    return Node(
+        root.id, "fused", inputs, tuple(root.shape), root.dtype, {"program": program, "ops": len(members)}, root.name
+    )

@@ -51,9 +51,11 @@ class MemoryPlan:
         return self.buffer_of.get(self.storage_of.get(value, value))
 
     def __str__(self) -> str:
-        return (f"MemoryPlan({len(self.buffer_of)} values in {len(self.buffer_bytes)} buffers: "
-                f"{self.peak_bytes} bytes, {self.naive_bytes} without reuse, "
-                f"{self.max_live_bytes} alive at most)")
+        return (
+            f"MemoryPlan({len(self.buffer_of)} values in {len(self.buffer_bytes)} buffers: "
+            f"{self.peak_bytes} bytes, {self.naive_bytes} without reuse, "
+            f"{self.max_live_bytes} alive at most)"
+        )
 
 
 def nbytes(node: Node) -> int:
@@ -101,8 +103,7 @@ def plan_memory(graph: Graph) -> MemoryPlan:
             plan.buffer_of[value] = buffer
         free += [plan.buffer_of[v] for v in dying_at.get(step, [])]  # free from the next step on
     # END ASSIGN5_2
-    alive = [sum(size[v] for v in size if span[v][0] <= step <= span[v][1])
-             for step in range(len(graph.nodes) + 1)]
+    alive = [sum(size[v] for v in size if span[v][0] <= step <= span[v][1]) for step in range(len(graph.nodes) + 1)]
     plan.max_live_bytes = max(alive, default=0)
     return plan
 

@@ -40,8 +40,9 @@ def infer_shapes(graph: Graph) -> Graph:
         inputs = [known[i] for i in node.inputs]
         shape, dtype = infer_type(node, inputs)
         if tuple(node.shape) != shape or node.dtype != dtype:
-            raise IRError(f"{where}: recorded as {node.dtype}{list(node.shape)} but its inputs give "
-                          f"{dtype}{list(shape)}")
+            raise IRError(
+                f"{where}: recorded as {node.dtype}{list(node.shape)} but its inputs give {dtype}{list(shape)}"
+            )
         node.shape, node.dtype = shape, dtype
         known[node.id] = node
     for i in result.outputs:
