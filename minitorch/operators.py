@@ -138,6 +138,100 @@ def relu_back(x: float, d: float) -> float:
     # END ASSIGN0_1
 
 
+# ## More primitives (given, not a task): each is registered in the op table, minitorch/ops.py.
+# Written so Python, Numba and Numba CUDA all give IEEE results: no exception for any input.
+
+
+def tanh(x: float) -> float:
+    """$f(x) = \\tanh(x)$, from the C library: exact to the last bit for tiny x too
+    (the sigmoid form $2\\sigma(2x) - 1$ cancels to 0 for $|x| < 10^{-8}$ in float32)."""
+    return math.tanh(x)
+
+
+def tanh_back(x: float, d: float) -> float:
+    """$d \\cdot \\frac{d}{dx}\\tanh(x) = d (1 - \\tanh^2 x)$"""
+    t = math.tanh(x)
+    return d * (1.0 - t * t)
+
+
+def sqrt(x: float) -> float:
+    """$f(x) = \\sqrt{x}$; NaN for $x < 0$ (math.sqrt would raise)."""
+    return math.sqrt(x) if x >= 0.0 else math.nan
+
+
+def sqrt_back(x: float, d: float) -> float:
+    """$d \\cdot \\frac{1}{2\\sqrt{x}}$ ($+\\infty$ times d at 0, as PyTorch)."""
+    root = sqrt(x)
+    if root == 0.0:
+        return d * math.inf if d != 0.0 else math.nan
+    return d / (2.0 * root)
+
+
+def absolute(x: float) -> float:
+    """$f(x) = |x|$"""
+    if x < 0.0:
+        return -x
+    return 0.0 if x == 0.0 else x  # +0.0 for -0.0; NaN stays NaN
+
+
+def absolute_back(x: float, d: float) -> float:
+    """$d \\cdot \\mathrm{sign}(x)$, with $\\mathrm{sign}(0) = 0$ (PyTorch's choice) and NaN for NaN."""
+    if x > 0.0:
+        return d
+    if x < 0.0:
+        return -d
+    return d * 0.0 if x == 0.0 else math.nan
+
+
+def sin(x: float) -> float:
+    """$f(x) = \\sin(x)$ (NaN for $\\pm\\infty$)."""
+    return math.sin(x) if math.isfinite(x) else math.nan
+
+
+def sin_back(x: float, d: float) -> float:
+    """$d \\cos(x)$"""
+    return d * cos(x)
+
+
+def cos(x: float) -> float:
+    """$f(x) = \\cos(x)$ (NaN for $\\pm\\infty$)."""
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
+def cos_back(x: float, d: float) -> float:
+    """$-d \\sin(x)$"""
+    return -(d * sin(x))
+
+
+def _is_odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y % 2.0 == 1.0
+
+
+def pow(x: float, y: float) -> float:  # the course's name
+    """$f(x, y) = x^y$ with C's (and PyTorch's) answers where Python's `**` raises or goes complex:
+    $0^{-1} = \\infty$, $(-8)^{1/3} =$ NaN, $10^{400} = \\infty$."""
+    if x == 0.0 and y < 0.0:
+        return math.copysign(math.inf, x) if _is_odd_integer(y) else math.inf
+    if x < 0.0 and math.isfinite(x) and math.isfinite(y) and y % 1.0 != 0.0:
+        return math.nan
+    magnitude = -x if x < 0.0 else x
+    if math.isfinite(x) and math.isfinite(y) and magnitude != 0.0 and y * math.log(magnitude) > EXP_OVERFLOW:
+        return -math.inf if x < 0.0 and _is_odd_integer(y) else math.inf
+    return x**y
+
+
+def pow_base_grad(x: float, y: float) -> float:
+    """$\\frac{\\partial}{\\partial x} x^y = y x^{y-1}$, and 0 when $y = 0$ (as PyTorch, even at $x = 0$)."""
+    return 0.0 if y == 0.0 else y * pow(x, y - 1.0)
+
+
+def pow_exponent_grad(x: float, y: float) -> float:
+    """$\\frac{\\partial}{\\partial y} x^y = x^y \\ln x$, and 0 when $x = 0$ and $y \\ge 0$ (as PyTorch)."""
+    if x == 0.0 and y >= 0.0:
+        return 0.0
+    return pow(x, y) * log(x)
+
+
 # ## Task 0.2 — higher-order functions
 
 

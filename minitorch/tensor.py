@@ -39,36 +39,11 @@ from .tensor_functions import (
     Sigmoid,
     Sum,
     View,
+    primitive_function,
+    run_map,
 )
 
 TensorLike = Union[float, int, "Tensor"]
-
-
-class BackendOps:
-    """A backend seen from tensors: each op takes and returns Tensors (`x.f.add_zip(a, b)`)."""
-
-    _cache: dict[int, BackendOps] = {}
-
-    def __init__(self, backend: TensorBackend) -> None:
-        self.backend = backend
-
-    @classmethod
-    def of(cls, backend: TensorBackend) -> BackendOps:
-        key = id(backend)
-        if key not in cls._cache:
-            cls._cache[key] = cls(backend)
-        return cls._cache[key]
-
-    def __getattr__(self, name: str) -> Any:
-        op = getattr(self.backend, name)
-        backend = self.backend
-
-        def call(*args: Any) -> Tensor:
-            raw = [a._tensor if isinstance(a, Tensor) else a for a in args]
-            return Tensor(op(*raw), backend=backend)
-
-        setattr(self, name, call)  # built once per op name, then found as a plain attribute
-        return call
 
 
 class Tensor(GraphValue):
@@ -94,31 +69,24 @@ class Tensor(GraphValue):
         """A tensor on the same backend holding `data` (no history)."""
         return Tensor(data, backend=self.backend)
 
-    @property
-    def f(self) -> BackendOps:
-        """This tensor's backend, with Tensor inputs and outputs."""
-        return BackendOps.of(self.backend)
-
     def _ensure_tensor(self, value: TensorLike, op: str) -> Tensor:
         """`value` as a Tensor on this tensor's backend (numbers become constants)."""
         if isinstance(value, Tensor):
-            if value.backend is self.backend:
-                return value
-            if getattr(self.backend, "real", None) is value.backend:
-                # Tracing (graph mode): a concrete tensor met inside a traced function is a constant.
-                return Tensor(value._tensor, backend=self.backend)
-            raise ValueError(
-                f"{op}: tensors on different backends ({self.backend.name!r} and "
-                f"{value.backend.name!r}); move one with .to(backend)"
-            )
+            if self.backend.meet(value.backend) is not self.backend:
+                raise ValueError(
+                    f"{op}: tensors on different backends ({self.backend.name!r} and "
+                    f"{value.backend.name!r}); move one with .to(backend)"
+                )
+            return value if value.backend is self.backend else Tensor(value._tensor, backend=self.backend)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{op}: expected a Tensor or a real number, got {value!r} of type {type(value).__name__}")
         return Tensor(TensorData(np.array([float(value)], dtype=self.dtype), ()), backend=self.backend)
 
     def _operands(self, value: TensorLike, op: str) -> tuple[Tensor, Tensor]:
-        """(self, value) on one backend; if `value` is being traced, self joins the trace."""
-        if isinstance(value, Tensor) and getattr(value.backend, "real", None) is self.backend:
-            return value._ensure_tensor(self, op), value
+        """(self, value) on one backend: the one both backends agree on (see TensorBackend.meet)."""
+        if isinstance(value, Tensor) and self.backend.meet(value.backend) is None:
+            if value.backend.meet(self.backend) is value.backend:
+                return value._ensure_tensor(self, op), value
         return self, self._ensure_tensor(value, op)
 
     def zeros(self, shape: Sequence[int] | None = None) -> Tensor:
@@ -170,7 +138,7 @@ class Tensor(GraphValue):
 
     def event_value(self) -> np.ndarray | None:
         """The numbers events report (None while tracing: a symbolic tensor has none yet)."""
-        return None if self._tensor.symbolic else self._tensor.to_numpy()
+        return self.backend.values(self._tensor)
 
     def label(self) -> str:
         if self.name:
@@ -187,7 +155,7 @@ class Tensor(GraphValue):
         if d.dtype != self.dtype:  # the gradient has the leaf's dtype (float32 stays float32)
             d = self._new(TensorData(d.numpy().astype(self.dtype).reshape(-1), d.shape))
         # A copy the first time: backward may hand the same tensor to several leaves (Add).
-        self.grad = d.f.id_map(d) if self.grad is None else self.grad + d
+        self.grad = run_map("id", d) if self.grad is None else self.grad + d
 
     def chain_rule(self, d_output: Tensor) -> Iterable[tuple[Tensor, Tensor]]:
         """Gradients for each non-constant input, summed back to the input's shape."""
@@ -324,6 +292,32 @@ class Tensor(GraphValue):
 
     def square(self) -> Tensor:
         return self * self
+
+    def tanh(self) -> Tensor:
+        return primitive_function("tanh").apply(self)
+
+    def sqrt(self) -> Tensor:
+        return primitive_function("sqrt").apply(self)
+
+    def abs(self) -> Tensor:
+        return primitive_function("abs").apply(self)
+
+    def sin(self) -> Tensor:
+        return primitive_function("sin").apply(self)
+
+    def cos(self) -> Tensor:
+        return primitive_function("cos").apply(self)
+
+    def pow(self, exponent: TensorLike) -> Tensor:
+        """`self ** exponent` elementwise (either may be a tensor or a number; they broadcast)."""
+        return primitive_function("pow").apply(*self._operands(exponent, "pow"))
+
+    def __pow__(self, exponent: TensorLike) -> Tensor:
+        return self.pow(exponent)
+
+    def __rpow__(self, base: TensorLike) -> Tensor:
+        a, b = self._operands(base, "pow")
+        return primitive_function("pow").apply(b, a)
 
     # -- reductions -----------------------------------------------------------------
 

@@ -123,8 +123,6 @@ def shape_broadcast(shape1: Sequence[int], shape2: Sequence[int], op: str = "bro
 class TensorData:
     """Flat numpy storage seen through a shape and strides."""
 
-    symbolic = False  # graph mode's SymbolicData (no storage yet) says True
-
     def __init__(
         self,
         storage: Storage | Sequence[float],

@@ -2,8 +2,8 @@
 
 A kernel library (simple, fast, cuda) supplies four higher-order kernels — `map(fn)`,
 `zip(fn)`, `reduce(fn)` and `matmul` — that work on raw (storage, shape, strides). The
-backend specialises them once per scalar function from `operators` and wraps each so it
-takes and returns `TensorData`, allocating the output.
+backend specialises them for each op of the op table (minitorch/ops.py), named as there,
+and wraps each so it takes and returns `TensorData`, allocating the output.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import events, operators
+from .. import events, ops
 from ..tensor_data import ShapeError, TensorData, shape_broadcast, strides_from_shape
 
 MapOp = Callable[[TensorData], TensorData]
@@ -29,37 +29,46 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> TensorData:
 
 
 class TensorBackend:
-    """Tensor ops built from one kernel library. Chosen per tensor by name."""
+    """Tensor ops built from one kernel library. Chosen per tensor by name.
+
+    Every op is named as in the op table (minitorch/ops.py): `backend.map("exp", a)`,
+    `backend.zip("add", a, b)`, `backend.reduce("sum", a, dim)`, plus `backend.matmul(a, b)`.
+    Each takes and returns `TensorData`: it works out the output shape, allocates the output,
+    runs the library's kernel specialised for that op (built on first use) and reports it.
+    """
 
     def __init__(self, kernels: Any) -> None:
         self.kernels = kernels
         self.name: str = kernels.name
-        # Maps
-        self.neg_map = self.map(operators.neg)
-        self.sigmoid_map = self.map(operators.sigmoid)
-        self.relu_map = self.map(operators.relu)
-        self.log_map = self.map(operators.log)
-        self.exp_map = self.map(operators.exp)
-        self.inv_map = self.map(operators.inv)
-        self.id_map = self.map(operators.id)
-        # Zips
-        self.add_zip = self.zip(operators.add)
-        self.mul_zip = self.zip(operators.mul)
-        self.lt_zip = self.zip(operators.lt)
-        self.eq_zip = self.zip(operators.eq)
-        self.is_close_zip = self.zip(operators.is_close)
-        self.relu_back_zip = self.zip(operators.relu_back)
-        self.log_back_zip = self.zip(operators.log_back)
-        self.inv_back_zip = self.zip(operators.inv_back)
-        # Reductions
-        self.add_reduce = self.reduce(operators.add, 0.0)
-        self.mul_reduce = self.reduce(operators.mul, 1.0)
-        self.max_reduce = self.reduce(operators.max, -np.inf)
+        self._ops: dict[str, Callable[..., TensorData]] = {}
 
-    def map(self, fn: Callable[[float], float]) -> MapOp:
+    def map(self, op: str, a: TensorData) -> TensorData:
+        """`out[i] = f(a[i])` for the one-input primitive `op`."""
+        if op not in self._ops:
+            self._ops[op] = self.make_map(ops.primitive(op).fn, op)
+        return self._ops[op](a)
+
+    def zip(self, op: str, a: TensorData, b: TensorData) -> TensorData:
+        """`out[i] = f(a[i], b[i])` for the two-input primitive `op`, broadcasting a and b."""
+        if op not in self._ops:
+            self._ops[op] = self.make_zip(ops.primitive(op).fn, op)
+        return self._ops[op](a, b)
+
+    def reduce(self, op: str, a: TensorData, dim: int) -> TensorData:
+        """The reduction `op` ("sum", "max", "prod") of `a` along `dim`, kept as size 1."""
+        key = f"reduce:{op}"
+        if key not in self._ops:
+            if op not in ops.REDUCTIONS:
+                raise ops.OpTableError(f"no reduction {op!r}; the op table has {', '.join(ops.REDUCTIONS)}")
+            reduction = ops.REDUCTIONS[op]
+            self._ops[key] = self.make_reduce(reduction.fn, reduction.start, op)
+        return self._ops[key](a, dim)
+
+    def make_map(self, fn: Callable[[float], float], name: str | None = None) -> MapOp:
+        """An op applying any one-argument float function (the `simple` library takes any;
+        compiled libraries only the op table's)."""
         kernel = self.kernels.map(fn)
-
-        kernel_name = f"{fn.__name__}_map"
+        kernel_name = f"{name or fn.__name__}_map"
 
         def apply(a: TensorData) -> TensorData:
             out = empty(a.shape, a.dtype)
@@ -71,13 +80,13 @@ class TensorBackend:
 
         return apply
 
-    def zip(self, fn: Callable[[float, float], float]) -> ZipOp:
+    def make_zip(self, fn: Callable[[float, float], float], name: str | None = None) -> ZipOp:
+        """An op combining two broadcast inputs with any two-argument float function."""
         kernel = self.kernels.zip(fn)
-
-        kernel_name = f"{fn.__name__}_zip"
+        kernel_name = f"{name or fn.__name__}_zip"
 
         def apply(a: TensorData, b: TensorData) -> TensorData:
-            shape = a.shape if a.shape == b.shape else shape_broadcast(a.shape, b.shape, fn.__name__)
+            shape = a.shape if a.shape == b.shape else shape_broadcast(a.shape, b.shape, kernel_name)
             out = empty(shape, np.result_type(a.dtype, b.dtype))
             start = time.perf_counter() if events.LISTENERS else 0.0
             kernel(*out.tuple(), *a.tuple(), *b.tuple())
@@ -87,9 +96,10 @@ class TensorBackend:
 
         return apply
 
-    def reduce(self, fn: Callable[[float, float], float], start: float) -> ReduceOp:
+    def make_reduce(self, fn: Callable[[float, float], float], start: float, name: str | None = None) -> ReduceOp:
+        """An op folding `fn` along a dim from `start` (fn's identity: 0 for add, 1 for mul, ...)."""
         kernel = self.kernels.reduce(fn)
-        kernel_name = f"{fn.__name__}_reduce"
+        kernel_name = f"{name or fn.__name__}_reduce"
 
         def apply(a: TensorData, dim: int) -> TensorData:
             out_shape = list(a.shape)
@@ -103,6 +113,16 @@ class TensorBackend:
             return out
 
         return apply
+
+    def meet(self, other: TensorBackend) -> TensorBackend | None:
+        """The backend an op on a tensor of this backend and one of `other` runs on (None: they
+        cannot mix). Plain backends mix only with themselves; graph mode's tracer also takes
+        concrete tensors of the backend it traces for."""
+        return self if other is self else None
+
+    def values(self, a: TensorData) -> np.ndarray | None:
+        """The numbers held by `a`, for events (None where there are none yet, while tracing)."""
+        return a.to_numpy()
 
     def matmul(self, a: TensorData, b: TensorData) -> TensorData:
         """Batched (..., n, m) @ (..., m, p) -> (..., n, p); batch dims broadcast."""

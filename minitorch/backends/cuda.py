@@ -17,7 +17,7 @@ Three things are new compared with `fast`:
    each other with `cuda.syncthreads()`: that is how reduce and matmul cooperate.
 
 Scalar functions are picked by op code inside one kernel per pattern, as in `fast`
-(the codes are `fast.UNARY_CODES` / `fast.BINARY_CODES`).
+(the codes come from the op table, minitorch/ops.py).
 
 Without an NVIDIA GPU, set NUMBA_ENABLE_CUDASIM=1: Numba then runs these kernels on the
 CPU with a simulator (slowly, one Python thread per GPU thread); the tests do that.
@@ -32,9 +32,9 @@ import numba
 import numpy as np
 from numba import cuda
 
-from .. import operators
+from .. import ops
 from ..tensor_data import Index, Storage
-from .fast import BINARY_CODES, UNARY_CODES
+from . import switch
 
 # True when Numba runs these kernels on its CPU simulator, not a GPU (that module loads only then).
 ON_SIMULATOR = hasattr(cuda, "simulator_init")
@@ -49,53 +49,12 @@ TILE = 16
 # CUDA allows at most 65535 blocks along a grid's z dimension (matmul's batch).
 MAX_GRID_Z = 65535
 
-# Each scalar function from `operators`, compiled for use inside GPU kernels.
+# The op switch generated from the op table (see switch.py): `unary(op, x)` and
+# `binary(op, x, y)` run the primitive whose code is `op`, as device functions.
 device = cuda.jit(device=True)
-_neg, _id, _sigmoid = device(operators.neg), device(operators.id), device(operators.sigmoid)
-_relu, _log, _exp, _inv = device(operators.relu), device(operators.log), device(operators.exp), device(operators.inv)
-_add, _mul, _lt, _eq = device(operators.add), device(operators.mul), device(operators.lt), device(operators.eq)
-_max, _is_close, _relu_back = device(operators.max), device(operators.is_close), device(operators.relu_back)
-_log_back, _inv_back = device(operators.log_back), device(operators.inv_back)
-
-
-@device
-def unary(op: int, x: float) -> float:
-    """Apply unary op number `op` (see fast.UNARY_CODES)."""
-    if op == 0:
-        return _neg(x)
-    if op == 1:
-        return _id(x)
-    if op == 2:
-        return _sigmoid(x)
-    if op == 3:
-        return _relu(x)
-    if op == 4:
-        return _log(x)
-    if op == 5:
-        return _exp(x)
-    return _inv(x)
-
-
-@device
-def binary(op: int, x: float, y: float) -> float:
-    """Apply binary op number `op` (see fast.BINARY_CODES)."""
-    if op == 0:
-        return _add(x, y)
-    if op == 1:
-        return _mul(x, y)
-    if op == 2:
-        return _lt(x, y)
-    if op == 3:
-        return _eq(x, y)
-    if op == 4:
-        return _max(x, y)
-    if op == 5:
-        return _is_close(x, y)
-    if op == 6:
-        return _relu_back(x, y)
-    if op == 7:
-        return _log_back(x, y)
-    return _inv_back(x, y)
+_SWITCH = switch.load("cuda")
+unary, binary = _SWITCH.unary, _SWITCH.binary
+DEVICE_FUNCTIONS: dict[str, Callable[..., float]] = _SWITCH.COMPILED  # for codegen
 
 
 # ## Index helpers for GPU threads (the same math as tensor_data)
@@ -477,22 +436,14 @@ class CudaKernels:
 
     @staticmethod
     def map(fn: Callable[[float], float]) -> Callable[..., None]:
-        return cuda_map(_code(UNARY_CODES, fn))
+        return cuda_map(ops.code_of(fn, 1, "cuda"))
 
     @staticmethod
     def zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
-        return cuda_zip(_code(BINARY_CODES, fn))
+        return cuda_zip(ops.code_of(fn, 2, "cuda"))
 
     @staticmethod
     def reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
-        return cuda_reduce(_code(BINARY_CODES, fn))
+        return cuda_reduce(ops.code_of(fn, 2, "cuda"))
 
     matmul = staticmethod(cuda_matmul)
-
-
-def _code(table: dict[Callable, int], fn: Callable) -> int:
-    if fn not in table:
-        raise ValueError(
-            f"cuda backend: no kernel for {fn.__name__!r}; it supports " + ", ".join(f.__name__ for f in table)
-        )
-    return table[fn]

@@ -5,95 +5,46 @@ The same loops as `simple`, compiled to machine code, with three changes for spe
 1. The outer loop is `prange`: Numba splits it across CPU cores.
 2. When input and output share a contiguous layout, a flat loop skips all index math.
 3. The scalar function is chosen by a small integer *op code* inside one kernel per
-   pattern (map / zip / reduce), instead of compiling a kernel per function. A kernel
-   with no closures can be cached on disk (`cache=True`), so a second process loads it
-   instead of recompiling.
+   pattern (map / zip / reduce), instead of compiling a kernel per function: the switch
+   `unary(op, x)` / `binary(op, x, y)` is generated from the op table (backends/switch.py).
+   A kernel with no closures can be cached on disk, so a second process loads it instead
+   of recompiling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .. import operators
+from .. import operators, ops, tensor_data
 from ..tensor_data import Index, Storage
+from . import switch
 
-# Each scalar function from `operators`, compiled for use inside kernels.
-jit = njit(inline="always", cache=True)
-_neg, _id, _sigmoid, _relu = jit(operators.neg), jit(operators.id), jit(operators.sigmoid), jit(operators.relu)
-_log, _exp, _inv = jit(operators.log), jit(operators.exp), jit(operators.inv)
-_add, _mul, _lt, _eq = jit(operators.add), jit(operators.mul), jit(operators.lt), jit(operators.eq)
-_max, _is_close = jit(operators.max), jit(operators.is_close)
-_relu_back, _log_back, _inv_back = jit(operators.relu_back), jit(operators.log_back), jit(operators.inv_back)
-
-UNARY_CODES: dict[Callable, int] = {
-    operators.neg: 0,
-    operators.id: 1,
-    operators.sigmoid: 2,
-    operators.relu: 3,
-    operators.log: 4,
-    operators.exp: 5,
-    operators.inv: 6,
-}
-BINARY_CODES: dict[Callable, int] = {
-    operators.add: 0,
-    operators.mul: 1,
-    operators.lt: 2,
-    operators.eq: 3,
-    operators.max: 4,
-    operators.is_close: 5,
-    operators.relu_back: 6,
-    operators.log_back: 7,
-    operators.inv_back: 8,
-}
+# Where the compiled kernels are cached: a folder named by a hash of this file, the op table,
+# `operators` and `tensor_data`, so editing any of them compiles afresh (see switch.py).
+CACHE = switch.kernel_cache_dir(switch.cache_key("fast", __file__, operators.__file__, tensor_data.__file__))
 
 
-@jit
-def unary(op: int, x: float) -> float:
-    """Apply unary op number `op` (see UNARY_CODES)."""
-    if op == 0:
-        return _neg(x)
-    if op == 1:
-        return _id(x)
-    if op == 2:
-        return _sigmoid(x)
-    if op == 3:
-        return _relu(x)
-    if op == 4:
-        return _log(x)
-    if op == 5:
-        return _exp(x)
-    return _inv(x)
+def njit(**options: object) -> Callable[[Callable[..., object]], Any]:
+    """`numba.njit` with the disk cache on, in the folder above."""
+    return switch.cached_njit(CACHE, **options)
 
 
-@jit
-def binary(op: int, x: float, y: float) -> float:
-    """Apply binary op number `op` (see BINARY_CODES)."""
-    if op == 0:
-        return _add(x, y)
-    if op == 1:
-        return _mul(x, y)
-    if op == 2:
-        return _lt(x, y)
-    if op == 3:
-        return _eq(x, y)
-    if op == 4:
-        return _max(x, y)
-    if op == 5:
-        return _is_close(x, y)
-    if op == 6:
-        return _relu_back(x, y)
-    if op == 7:
-        return _log_back(x, y)
-    return _inv_back(x, y)
+# The op switch generated from the op table: `unary(op, x)` and `binary(op, x, y)` run the
+# primitive whose code is `op`; SCALAR_FUNCTIONS are the table's functions compiled (for codegen).
+_SWITCH = switch.load("fast", CACHE)
+unary, binary = _SWITCH.unary, _SWITCH.binary
+SCALAR_FUNCTIONS: dict[str, Any] = _SWITCH.COMPILED
+ADD = ops.primitive("add").code  # the sum's vectorised path
 
 
 # ## Index helpers, compiled (the same math as tensor_data). Not `inline="always"`: Numba's
 # parfor pass rejects an inlined helper that reassigns the prange index; LLVM inlines them anyway.
-index_jit = njit(cache=True)
+index_jit = njit()
 
 
 @index_jit
@@ -162,7 +113,7 @@ def row_start(row: int, out_shape: Index, strides: Index) -> int:
 # No index arrays are allocated inside the parallel loop.
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True)
 def map_kernel(
     op: int,
     out: Storage,
@@ -192,7 +143,7 @@ def map_kernel(
     # END ASSIGN3_1
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True)
 def zip_kernel(
     op: int,
     out: Storage,
@@ -231,7 +182,7 @@ def zip_kernel(
     # END ASSIGN3_1
 
 
-@njit(cache=True, fastmath=True)
+@njit(fastmath=True)
 def sum_run(a: Storage, start: int, n: int, initial: float) -> float:
     """`initial + a[start] + ... + a[start + n - 1]`. fastmath lets LLVM reorder the adds
     into SIMD lanes (a tiny rounding difference, as numpy's pairwise sum also has)."""
@@ -242,7 +193,7 @@ def sum_run(a: Storage, start: int, n: int, initial: float) -> float:
     return initial + total
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True)
 def reduce_kernel(
     op: int,
     out: Storage,
@@ -268,7 +219,7 @@ def reduce_kernel(
             remaining = remaining // out_shape[d]
             out_pos += index_d * out_strides[d]
             a_pos += index_d * a_strides[d]
-        if op == 0 and step == 1:  # a contiguous sum: the vectorised loop
+        if op == ADD and step == 1:  # a contiguous sum: the vectorised loop
             out[out_pos] = sum_run(a, a_pos, n, out[out_pos])
         else:
             accumulated = out[out_pos]
@@ -281,7 +232,7 @@ def reduce_kernel(
 # ## Task 3.2 — parallel matrix multiply
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, fastmath=True)
 def matmul_kernel(
     out: Storage,
     out_shape: Index,
@@ -346,17 +297,17 @@ class FastKernels:
 
     @staticmethod
     def map(fn: Callable[[float], float]) -> Callable[..., None]:
-        op = _code(UNARY_CODES, fn)
+        op = ops.code_of(fn, 1, "fast")
         return lambda out, *rest: launch(map_kernel, len(out), op, out, *rest)
 
     @staticmethod
     def zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
-        op = _code(BINARY_CODES, fn)
+        op = ops.code_of(fn, 2, "fast")
         return lambda out, *rest: launch(zip_kernel, len(out), op, out, *rest)
 
     @staticmethod
     def reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
-        op = _code(BINARY_CODES, fn)
+        op = ops.code_of(fn, 2, "fast")
         return lambda out, out_shape, out_strides, a, *rest: launch(
             reduce_kernel, len(a), op, out, out_shape, out_strides, a, *rest
         )
@@ -385,11 +336,3 @@ def _row_major(storage: Storage, shape: Index, strides: Index) -> tuple[Storage,
     view = np.lib.stride_tricks.as_strided(storage, shape=tuple(shape), strides=tuple(s * itemsize for s in strides))
     copy = np.ascontiguousarray(view)
     return copy.reshape(-1), np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
-
-
-def _code(table: dict[Callable, int], fn: Callable) -> int:
-    if fn not in table:
-        raise ValueError(
-            f"fast backend: no compiled kernel for {fn.__name__!r}; it supports " + ", ".join(f.__name__ for f in table)
-        )
-    return table[fn]

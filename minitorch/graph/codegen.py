@@ -26,8 +26,8 @@ earlier temporary); the last entry is the result. Every input has the output's s
 exactly one element (a scalar, read at [0]), so the loop runs over flat contiguous storage
 with no index math at all.
 
-Three targets, one per backend: "simple" (a plain Python loop over `operators`: the
-readable reference), "fast" (Numba `prange`) and "cuda" (a Numba CUDA kernel, one thread
+Three targets, one per backend: "simple" (a plain Python loop over the op table's scalar
+functions: the readable reference), "fast" (Numba `prange`) and "cuda" (a Numba CUDA kernel, one thread
 per element). `print(generate_source(node, "fast"))` shows exactly what runs.
 """
 
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import events, operators
+from .. import events, ops
 from ..backends.base import TensorBackend, empty
 from ..tensor_data import ShapeError, Storage, TensorData
 from .ir import BINARY, UNARY, IRError, Node
@@ -49,12 +49,12 @@ from .ir import BINARY, UNARY, IRError, Node
 Program = list[tuple[str, list[str]]]
 TARGETS = ("simple", "fast", "cuda")
 
-# How generated code names the scalar function of an IR op, per target: `operators.mul` in
-# Python; `_mul` on Numba targets (operators.mul compiled, from backends/fast.py or cuda.py).
-CALL_PREFIX = {"simple": "operators.", "fast": "_", "cuda": "_"}
+# Generated code calls the scalar function of IR op `mul` as `_mul` on every target: the op
+# table's function itself in Python, compiled by the backend on Numba targets (namespace_for).
+CALL_PREFIX = {"simple": "_", "fast": "_", "cuda": "_"}
 
 HEADER = {
-    "simple": "a plain Python loop over minitorch.operators, the reference",
+    "simple": "a plain Python loop over the op table's scalar functions, the reference",
     "fast": "Numba: a parallel loop on the CPU",
     "cuda": "Numba CUDA: one GPU thread per element",
 }
@@ -172,17 +172,18 @@ def generate_source(node: Node, target: str, scalars: Sequence[bool] | None = No
 
 
 def namespace_for(target: str) -> dict[str, Any]:
-    """The globals generated code runs with: the scalar functions and the Numba decorators."""
+    """The globals generated code runs with: `_<op>` for every primitive of the op table (its
+    scalar function, compiled by the target's backend on Numba targets) and the decorators."""
     names: dict[str, Any] = {"__name__": __name__}
     if target == "simple":
-        names["operators"] = operators
+        functions = {p.name: p.fn for p in ops.PRIMITIVES.values()}
     elif target == "fast":
         import numba
 
         from ..backends import fast
 
         names.update(njit=numba.njit, prange=numba.prange)
-        names.update({f"_{op}": getattr(fast, f"_{op}") for op in UNARY | BINARY})
+        functions = fast.SCALAR_FUNCTIONS
     else:
         # Imported only here: numba.cuda chooses between GPU and simulator when first imported.
         from numba import cuda
@@ -190,7 +191,8 @@ def namespace_for(target: str) -> dict[str, Any]:
         from ..backends import cuda as cuda_backend
 
         names["cuda"] = cuda
-        names.update({f"_{op}": getattr(cuda_backend, f"_{op}") for op in UNARY | BINARY})
+        functions = cuda_backend.DEVICE_FUNCTIONS
+    names.update({f"_{name}": fn for name, fn in functions.items()})
     return names
 
 

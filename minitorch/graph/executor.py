@@ -16,28 +16,7 @@ import numpy as np
 from .. import events
 from ..backends.base import TensorBackend
 from ..tensor_data import TensorData
-from .ir import BINARY, UNARY, Graph, IRError, Node
-
-MAP_METHOD = {
-    "neg": "neg_map",
-    "sigmoid": "sigmoid_map",
-    "relu": "relu_map",
-    "log": "log_map",
-    "exp": "exp_map",
-    "inv": "inv_map",
-    "id": "id_map",
-}
-ZIP_METHOD = {
-    "add": "add_zip",
-    "mul": "mul_zip",
-    "lt": "lt_zip",
-    "eq": "eq_zip",
-    "is_close": "is_close_zip",
-    "relu_back": "relu_back_zip",
-    "log_back": "log_back_zip",
-    "inv_back": "inv_back_zip",
-}
-REDUCE_METHOD = {"sum": "add_reduce", "max": "max_reduce"}
+from .ir import BINARY, REDUCTIONS, UNARY, Graph, IRError, Node
 
 Kernel = Callable[..., TensorData]
 
@@ -46,12 +25,12 @@ def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
     """The function computing `node` from its inputs' TensorData on `backend`."""
     op = node.op
     if op in UNARY:
-        return getattr(backend, MAP_METHOD[op])
+        return lambda a: backend.map(op, a)
     if op in BINARY:
-        return getattr(backend, ZIP_METHOD[op])
-    if op in REDUCE_METHOD:
-        reduce, dim = getattr(backend, REDUCE_METHOD[op]), node.attrs["dim"]
-        return lambda a: reduce(a, dim)
+        return lambda a, b: backend.zip(op, a, b)
+    if op in REDUCTIONS:
+        dim = node.attrs["dim"]
+        return lambda a: backend.reduce(op, a, dim)
     if op == "matmul":
         return backend.matmul
     if op == "permute":
@@ -59,7 +38,7 @@ def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
         return lambda a: a.permute(*order)
     if op == "view":
         shape = node.attrs["shape"]
-        return lambda a: (a if a.is_contiguous() else backend.id_map(a)).view(shape)
+        return lambda a: (a if a.is_contiguous() else backend.map("id", a)).view(shape)
     if op == "const":
         value = TensorData(np.ascontiguousarray(node.attrs["value"]).reshape(-1), node.shape)
         return lambda: value

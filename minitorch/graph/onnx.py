@@ -10,14 +10,10 @@ the ONNX node(s) computing the same values:
 | input                   | a graph input, named as the node (`arg0`, a placeholder)  |
 | param                   | an initializer named by its module path (`layers.0.weight`) |
 | const                   | an initializer                                            |
-| neg inv add mul         | Neg Reciprocal Add Mul                                    |
-| sigmoid relu log exp id | Sigmoid Relu Log Exp Identity                             |
-| lt, eq                  | Less / Equal, then Cast to the float type (1.0 or 0.0)    |
-| is_close                | Abs(Sub) < 0.01, then Cast                                |
-| relu_back(x, d)         | Where(x > 0, d, 0)                                        |
-| log_back(x, d)          | d / x                                                     |
-| inv_back(x, d)          | -(d / (x * x))                                            |
-| sum, max (dim)          | ReduceSum, ReduceMax with axes [dim], keepdims=1          |
+| elementwise ops         | as their op-table entry says (minitorch/ops.py): one node |
+|                         | (Neg, Add, Exp, Tanh, ...) or a short formula (a compare  |
+|                         | then Cast to 1.0/0.0; derivatives such as Div(d, x))      |
+| sum, max, prod (dim)    | ReduceSum, ReduceMax, ReduceProd; axes [dim], keepdims=1  |
 | permute(order)          | Transpose(perm=order)                                     |
 | view(shape)             | Reshape (the shape is an initializer)                     |
 | matmul                  | MatMul (batched, batch dimensions broadcast)              |
@@ -41,6 +37,7 @@ try:
 except ImportError as error:  # an optional extra: say how to get it
     raise ImportError("minitorch.graph.onnx needs the onnx package: pip install 'minitorch[onnx]'") from error
 
+from .. import ops
 from ..autodiff import no_grad
 from ..module import Module
 from ..tensor import Tensor
@@ -50,7 +47,6 @@ from .ir import Graph, Node
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 11  # Equal on floats needs 11
-IS_CLOSE_TOLERANCE = 1e-2  # operators.is_close: |x - y| < 1e-2
 
 
 class OnnxExportError(ValueError):
@@ -104,64 +100,35 @@ def tensor_type(dtype: Any) -> int:
 def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtype, attrs: Mapping[str, Any]) -> None:
     """Append to `b` the ONNX node(s) computing `op(inputs, **attrs)` into the value `output`.
 
-    `inputs` are the names of the op's input values, already of `dtype`. Most ops are one
-    ONNX node; comparisons add a Cast (ONNX compares to booleans, minitorch to 1.0/0.0),
-    and the backward ops are short formulas (see the table at the top of this file).
+    `inputs` are the names of the op's input values, already of `dtype`. An elementwise op
+    writes itself: its op-table entry knows its ONNX form (`ops.primitive(op).emit_onnx(b,
+    inputs, output, dtype)`: one node, or a short formula for comparisons and derivatives).
+    A reduction's entry gives its ONNX op type (`ops.REDUCTIONS[op].onnx`), with axes [dim]
+    and keepdims=1 — axes an input from opset `onnx_axes_input_opset` on, an attribute
+    before. permute is Transpose, view is Reshape (its shape an int64 constant), matmul MatMul.
     `b.node(op_type, inputs, output, **attrs)` appends a node, `b.constant(array)` stores a
-    constant (e.g. Reshape's shape, int64), and `b.opset` says which spelling an op takes.
+    constant, and `b.opset` says which spelling an op takes.
     Raises OnnxExportError for an op with no ONNX counterpart.
     """
     # BEGIN ASSIGN5_4
-    one_to_one = {
-        "neg": "Neg",
-        "inv": "Reciprocal",
-        "add": "Add",
-        "mul": "Mul",
-        "sigmoid": "Sigmoid",
-        "relu": "Relu",
-        "log": "Log",
-        "exp": "Exp",
-        "id": "Identity",
-        "matmul": "MatMul",
-    }
-    if op in one_to_one:
-        b.node(one_to_one[op], inputs, output)
-    elif op in ("lt", "eq"):
-        compared = b.node("Less" if op == "lt" else "Equal", inputs)
-        b.node("Cast", [compared], output, to=tensor_type(dtype))
-    elif op == "is_close":
-        gap = b.node("Abs", [b.node("Sub", inputs)])
-        close = b.node("Less", [gap, b.constant(np.array(IS_CLOSE_TOLERANCE, dtype=dtype), f"{output}_tolerance")])
-        b.node("Cast", [close], output, to=tensor_type(dtype))
-    elif op == "relu_back":  # d where x > 0, else 0 (Where, not d * (x > 0): inf * 0 would be nan)
-        x, d = inputs
-        zero = b.constant(np.zeros((), dtype=dtype), f"{output}_zero")
-        b.node("Where", [b.node("Greater", [x, zero]), d, zero], output)
-    elif op == "log_back":  # d/dx log(x) * d = d / x
-        x, d = inputs
-        b.node("Div", [d, x], output)
-    elif op == "inv_back":  # d/dx (1/x) * d = -d / x^2
-        x, d = inputs
-        b.node("Neg", [b.node("Div", [d, b.node("Mul", [x, x])])], output)
-    elif op in ("sum", "max"):
-        reduce = "ReduceSum" if op == "sum" else "ReduceMax"
-        axes = [attrs["dim"]]
-        if b.opset >= (13 if op == "sum" else 18):  # axes became an input (before: an attribute)
-            b.node(
-                reduce, [inputs[0], b.constant(np.array(axes, dtype=np.int64), f"{output}_axes")], output, keepdims=1
-            )
+    if op in ops.PRIMITIVES:
+        ops.primitive(op).emit_onnx(b, inputs, output, dtype)
+    elif op in ops.REDUCTIONS:
+        reduction, axes = ops.REDUCTIONS[op], [attrs["dim"]]
+        if b.opset >= reduction.onnx_axes_input_opset:
+            axes_input = b.constant(np.array(axes, dtype=np.int64), f"{output}_axes")
+            b.node(reduction.onnx, [inputs[0], axes_input], output, keepdims=1)
         else:
-            b.node(reduce, inputs, output, axes=axes, keepdims=1)
+            b.node(reduction.onnx, inputs, output, axes=axes, keepdims=1)
     elif op == "permute":
         b.node("Transpose", inputs, output, perm=list(attrs["order"]))
     elif op == "view":
         shape = b.constant(np.array(attrs["shape"], dtype=np.int64).reshape(-1), f"{output}_shape")
         b.node("Reshape", [inputs[0], shape], output)
+    elif op == "matmul":
+        b.node("MatMul", inputs, output)
     else:
-        raise OnnxExportError(
-            f"ONNX export: op {op!r} has no ONNX counterpart "
-            "(the ops it maps are in the table atop minitorch/graph/onnx.py)"
-        )
+        raise OnnxExportError(f"ONNX export: op {op!r} has no ONNX counterpart (see the table atop graph/onnx.py)")
     # END ASSIGN5_4
 
 

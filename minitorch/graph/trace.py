@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import operators
+from .. import ops
 from ..backends.base import TensorBackend
 from ..tensor import Tensor
 from ..tensor_data import ShapeError, TensorData, strides_from_shape
@@ -27,8 +27,6 @@ class TracingError(RuntimeError):
 
 class SymbolicData(TensorData):
     """Shape, strides and dtype of a value the graph will compute, but no storage."""
-
-    symbolic = True
 
     def __init__(self, graph: Graph, node: Node, strides: tuple[int, ...] | None = None) -> None:
         # TensorData.__init__ checks storage size; a symbolic value has none, so set fields directly.
@@ -97,31 +95,10 @@ class SymbolicData(TensorData):
         return f"SymbolicData(%{self.node.id}, shape={self.shape}, dtype={self.dtype})"
 
 
-# Backend op name -> IR op name.
-MAPS = {
-    "neg_map": "neg",
-    "sigmoid_map": "sigmoid",
-    "relu_map": "relu",
-    "log_map": "log",
-    "exp_map": "exp",
-    "inv_map": "inv",
-    "id_map": "id",
-}
-ZIPS = {
-    "add_zip": "add",
-    "mul_zip": "mul",
-    "lt_zip": "lt",
-    "eq_zip": "eq",
-    "is_close_zip": "is_close",
-    "relu_back_zip": "relu_back",
-    "log_back_zip": "log_back",
-    "inv_back_zip": "inv_back",
-}
-REDUCES = {"add_reduce": "sum", "max_reduce": "max"}
-
-
 class SymbolicBackend(TensorBackend):
-    """A backend whose 'kernels' append IR nodes. It stands in for `real` while tracing."""
+    """A backend whose 'kernels' append IR nodes. It stands in for `real` while tracing.
+
+    Every op arrives here by its op-table name (`map("exp", a)`), which is also its IR op."""
 
     def __init__(self, graph: Graph, real: TensorBackend) -> None:  # no kernels to build
         self.graph = graph
@@ -129,12 +106,6 @@ class SymbolicBackend(TensorBackend):
         self.name = real.name
         self.kernels = None
         self._consts: dict[int, tuple[TensorData, Node]] = {}
-        for method, op in MAPS.items():
-            setattr(self, method, self._unary(op))
-        for method, op in ZIPS.items():
-            setattr(self, method, self._binary(op))
-        for method, op in REDUCES.items():
-            setattr(self, method, self._reduce(op))
 
     def node_of(self, data: TensorData) -> Node:
         """The IR node holding `data`: symbolic data knows it; concrete data becomes a const."""
@@ -153,31 +124,30 @@ class SymbolicBackend(TensorBackend):
         shape = infer_shape(probe, nodes)
         return SymbolicData(self.graph, self.graph.add(op, [n.id for n in nodes], shape, dtype, **attrs))
 
-    def _unary(self, op: str) -> Callable[[TensorData], TensorData]:
-        return lambda a: self._emit(op, [a], a.dtype.name)
+    def map(self, op: str, a: TensorData) -> TensorData:
+        ops.primitive(op)  # a clear error for a name the table lacks
+        return self._emit(op, [a], a.dtype.name)
 
-    def _binary(self, op: str) -> Callable[[TensorData, TensorData], TensorData]:
-        return lambda a, b: self._emit(op, [a, b], np.result_type(a.dtype, b.dtype).name)
+    def zip(self, op: str, a: TensorData, b: TensorData) -> TensorData:
+        ops.primitive(op)
+        return self._emit(op, [a, b], np.result_type(a.dtype, b.dtype).name)
 
-    def _reduce(self, op: str) -> Callable[[TensorData, int], TensorData]:
-        return lambda a, dim: self._emit(op, [a], a.dtype.name, dim=int(dim))
+    def reduce(self, op: str, a: TensorData, dim: int) -> TensorData:
+        return self._emit(op, [a], a.dtype.name, dim=int(dim))
 
     def matmul(self, a: TensorData, b: TensorData) -> TensorData:
         return self._emit("matmul", [a, b], np.result_type(a.dtype, b.dtype).name)
 
-    def map(self, fn: Callable[[float], float]) -> Any:
-        op = {
-            operators.neg: "neg",
-            operators.sigmoid: "sigmoid",
-            operators.relu: "relu",
-            operators.log: "log",
-            operators.exp: "exp",
-            operators.inv: "inv",
-            operators.id: "id",
-        }.get(fn)
-        if op is None:
-            raise TracingError(f"graph mode has no IR op for map({fn.__name__})")
-        return self._unary(op)
+    def make_map(self, fn: Callable[[float], float], name: str | None = None) -> Any:
+        raise TracingError(f"graph mode has no IR op for map({fn.__name__}); add it to the op table (minitorch/ops.py)")
+
+    def meet(self, other: TensorBackend) -> TensorBackend | None:
+        """Concrete tensors of the traced backend join the trace (as constants)."""
+        return self if other is self or other is self.real else None
+
+    def values(self, a: TensorData) -> np.ndarray | None:
+        """A symbolic tensor has no numbers yet; a constant met while tracing has."""
+        return None if isinstance(a, SymbolicData) else a.to_numpy()
 
     def __repr__(self) -> str:
         return f"SymbolicBackend(tracing for {self.real.name!r})"
