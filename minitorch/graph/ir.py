@@ -12,6 +12,7 @@ Nodes are kept in topological order (every input appears before its user).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,3 +217,23 @@ def infer_shape(node: Node, inputs: list[Node]) -> tuple[int, ...]:
     if op == "fused":
         return node.shape
     raise IRError(f"%{node.id}: unknown op {op!r}")
+
+
+def reachable(graph: Graph, outputs: Sequence[int]) -> set[int]:
+    """Ids of the nodes `outputs` depend on (themselves included).
+
+    A depth-first walk from `outputs` back through each node's inputs: the nodes needed to
+    compute the outputs. Dead-code elimination keeps these; the forward/backward split
+    uses it to tell the forward graph from the backward graph.
+    """
+    by_id = graph.by_id()
+    needed: set[int] = set()
+    # BEGIN ASSIGN5_1
+    stack = list(outputs)
+    while stack:
+        i = stack.pop()
+        if i not in needed:
+            needed.add(i)
+            stack.extend(by_id[i].inputs)
+    # END ASSIGN5_1
+    return needed

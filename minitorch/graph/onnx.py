@@ -42,8 +42,8 @@ from ..autodiff import no_grad
 from ..module import Module
 from ..tensor import Tensor
 from .codegen import check_program
-from .compile import Compiled, compile, reachable
-from .ir import Graph, Node
+from .compile import Compiled, compile
+from .ir import Graph, Node, reachable
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 11  # Equal on floats needs 11

@@ -15,6 +15,11 @@ The pipeline, in order, and why that order:
 7. memory_planning                   an analysis of the final program: annotates, no rewrite
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..ir import Graph
 from .algebraic import algebraic_simplification
 from .constant_folding import constant_folding
 from .cse import common_subexpression_elimination
@@ -34,8 +39,28 @@ PIPELINE = [
     memory_planning,
 ]
 
+Pass = Callable[[Graph], Graph]
+
+
+def run_passes(graph: Graph, passes: Sequence[Pass] | None = None, keep: set[int] = frozenset()) -> Graph:
+    """Apply each pass in order (default: PIPELINE) and check the result.
+
+    Values in `keep` (forward values the backward graph reads) are treated as outputs while
+    the passes run, so no pass removes or renames them.
+    """
+    passes = PIPELINE if passes is None else passes
+    extra = [i for i in sorted(keep) if i not in graph.outputs]
+    graph.outputs = list(graph.outputs) + extra
+    for apply_pass in passes:
+        graph = apply_pass(graph)
+    graph.outputs = graph.outputs[: len(graph.outputs) - len(extra)] if extra else graph.outputs
+    graph.check()
+    return graph
+
+
 __all__ = [
     "PIPELINE",
+    "Pass",
     "MemoryPlan",
     "algebraic_simplification",
     "common_subexpression_elimination",
@@ -45,4 +70,5 @@ __all__ = [
     "infer_shapes",
     "memory_planning",
     "plan_memory",
+    "run_passes",
 ]
