@@ -167,10 +167,9 @@ class GraphModel:
             if run_backward and _can_run_backward(x):
                 rec.events += _backward_without_side_effects(x)
         model = cls.from_recording(rec)
-        if x.unique_id not in model.nodes:  # a leaf or a constant: no op made it
-            ref = events.node_ref(x, with_grad=True)
-            kind = _kind(None, wants_grad=ref.requires_grad)
-            model.nodes[x.unique_id] = NodeView(ref.id, ref.label, None, kind, [], ref.value, ref.grad)
+        if not rec.forward_events:  # `x` is a leaf or a constant: no op made it
+            model.nodes[x.unique_id] = _lone_node(x, model.nodes.get(x.unique_id))
+            model.steps = _steps_from_events(rec.events, model.nodes)  # with the value in place
         model.output = x.unique_id
         return model
 
@@ -403,6 +402,13 @@ def _can_run_backward(x: Any) -> bool:
         return False
     size = getattr(x, "size", 1)  # Tensor.size is its element count; Scalars have one
     return size == 1
+
+
+def _lone_node(x: Any, seen_in_backward: NodeView | None) -> NodeView:
+    """A graph of one value (a leaf or a constant), with its gradient if backward gave one."""
+    ref = events.node_ref(x, with_grad=True)
+    grad = seen_in_backward.grad if seen_in_backward is not None else ref.grad
+    return NodeView(ref.id, ref.label, None, _kind(None, wants_grad=ref.requires_grad), [], ref.value, grad)
 
 
 def _backward_without_side_effects(x: Any) -> list[Any]:
