@@ -7,7 +7,8 @@ from the output back to the leaves:
 
     d(output)/d(parent) += d(output)/d(node) * d(node)/d(parent)
 
-The engine reports each step to `events` when someone listens (the visual debugger does).
+Reporting wraps the engine: while someone listens (the visual debugger does), each
+`backward_step` runs inside `events.reporting`, which tells the listeners what it did.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class Variable(Protocol):
 
     def is_constant(self) -> bool: ...
 
-    def chain_rule(self, d_output: Any) -> Iterable[tuple[Any, Any]]: ...
+    def chain_rule(self, d_output: Any) -> Iterable[tuple[Any, Any]]: ...  # see GraphValue.chain_rule
 
     def local_derivatives(self) -> list[Any] | None: ...
 
@@ -120,7 +121,8 @@ class Variable(Protocol):
 
 
 class GraphValue:
-    """What Scalar and Tensor share as graph nodes: a `history`, and the questions about it.
+    """What Scalar and Tensor share as graph nodes: a `history`, the questions about it,
+    and the chain rule.
 
     No history: a constant. `History()` with no function: a leaf that collects `.grad`.
     Otherwise: made by `history.last_fn` from `history.inputs`.
@@ -155,6 +157,25 @@ class GraphValue:
     def parents(self) -> tuple[Any, ...]:
         """The inputs of the op that made this value (none for leaves and constants)."""
         return self.history.inputs if self.history is not None else ()
+
+    def chain_rule(self, d_output: Any) -> list[tuple[Any, Any]]:
+        """The gradient this node sends to each non-constant input: the op's backward.
+
+        With $d$ = d(result)/d(self) = `d_output`, input $x_i$ receives
+        $d \\cdot \\partial\\,\\text{self} / \\partial x_i$, which is what `backward(ctx, d)` returns
+        for it. Constants receive nothing, nor does an input whose gradient is None.
+        """
+        history = self.history
+        history.ctx.check_not_freed()  # a freed graph cannot be differentiated again
+        # BEGIN ASSIGN1_3
+        grads = history.last_fn.backward(history.ctx, d_output)
+        grads = grads if isinstance(grads, tuple) else (grads,)  # one gradient or a tuple of them
+        if len(grads) != len(history.inputs):
+            raise RuntimeError(
+                f"{history.last_fn.op_name()}.backward returned {len(grads)} gradients for {len(history.inputs)} inputs"
+            )
+        return [(x, g) for x, g in zip(history.inputs, grads) if not x.is_constant() and g is not None]
+        # END ASSIGN1_3
 
 
 def parents(variable: Variable) -> tuple[Variable, ...]:
@@ -221,57 +242,34 @@ def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False)
 
     Leaves accumulate their gradient (`.grad +=`). Unless `retain_graph`, each node's saved
     values are freed once used, so a second backward through the same graph raises
-    `GraphFreedError` instead of computing with stale or missing values.
+    `GraphFreedError` instead of computing with stale or missing values. While someone
+    listens, `events.reporting` wraps each step so that it is reported too.
     """
-    step = BackwardStep(reporting=bool(events.LISTENERS))
-    events.in_backward = True
-    try:
-        with no_grad():  # gradients are plain values: backward builds no graph of its own
-            # BEGIN ASSIGN1_4
-            derivatives: dict[int, Any] = {variable.unique_id: d_output}
-            for node in topological_sort(variable):
-                d_node = derivatives.pop(node.unique_id, None)
-                if d_node is None:  # no gradient reached it (an op sent None to this input)
-                    continue
-                if node.is_leaf():
-                    step.leaf(node, d_node)  # node.grad += d_node
-                    continue
-                for parent, d_parent in step.chain_rule(node, d_node):
-                    pid = parent.unique_id
-                    derivatives[pid] = derivatives[pid] + d_parent if pid in derivatives else d_parent
-                if not retain_graph:
-                    node.history.ctx.free()
-            # END ASSIGN1_4
-    finally:
-        events.in_backward = False
+    step = events.reporting(backward_step) if events.LISTENERS else backward_step
+    with no_grad(), events.backward_pass():  # gradients are plain values: no graph of their own
+        # BEGIN ASSIGN1_4
+        derivatives: dict[int, Any] = {variable.unique_id: d_output}
+        for node in topological_sort(variable):
+            d_node = derivatives.pop(node.unique_id, None)
+            if d_node is None:  # no gradient reached it (an op sent None to this input)
+                continue
+            for parent, d_parent in step(node, d_node):  # sum over paths
+                pid = parent.unique_id
+                derivatives[pid] = derivatives[pid] + d_parent if pid in derivatives else d_parent
+            if not retain_graph and not node.is_leaf():
+                node.history.ctx.free()
+        # END ASSIGN1_4
 
 
-class BackwardStep:
-    """One node's share of backpropagation, plus the reports the visual debugger reads.
+def backward_step(node: Variable, d_node: Any) -> list[tuple[Variable, Any]]:
+    """One node's share of backward, given `d_node` = d(result)/d(node).
 
-    `chain_rule` refuses a freed graph, applies the node's backward, and — only while
-    someone listens — reports incoming gradient, local derivatives and what each parent got.
+    A leaf accumulates it (`.grad += d_node`) and sends nothing on; any other node applies
+    its chain rule and returns what it sends to each parent.
     """
-
-    def __init__(self, reporting: bool) -> None:
-        self.reporting = reporting
-        self.contributions: dict[int, list[tuple[int, Any]]] = {}  # node -> (child, grad sent)
-
-    def chain_rule(self, node: Variable, d_node: Any) -> Iterable[tuple[Variable, Any]]:
-        ctx = node.history.ctx
-        if ctx is not None and ctx.freed:
-            ctx.check_not_freed()  # raises, with the explanation
-        if not self.reporting:
-            return node.chain_rule(d_node)
-        local = node.local_derivatives()
-        with events.running_op(f"{node.history.last_fn.op_name()}.backward"):
-            sent = list(node.chain_rule(d_node))
-        for parent, d_parent in sent:
-            self.contributions.setdefault(parent.unique_id, []).append((node.unique_id, d_parent))
-        events.report_backward_step(node, d_node, self.contributions.pop(node.unique_id, []), local, sent)
-        return sent
-
-    def leaf(self, node: Variable, d_node: Any) -> None:
+    # BEGIN ASSIGN1_4
+    if node.is_leaf():
         node.accumulate_derivative(d_node)
-        if self.reporting:
-            events.report_leaf_gradient(node, d_node, self.contributions.pop(node.unique_id, []))
+        return []
+    return node.chain_rule(d_node)
+    # END ASSIGN1_4

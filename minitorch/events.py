@@ -5,7 +5,9 @@ reporting costs one truthiness test per op. `record()` adds a listener that keep
 event; the recording is plain data that saves to JSON and loads back equal.
 
 Events:
-- `ForwardEvent`: an op ran — its inputs and output as `NodeRef`s (id, label, value).
+- `ForwardEvent`: an op ran — its inputs and output as `NodeRef`s (id, label, value), and
+  what it saved for backward. `report_graph` describes a graph built before anyone listened
+  with the same events.
 - `BackwardEvent`: the chain rule at one node — incoming gradient (the sum of the
   `contributions` its children sent), local derivative per parent where it is a number
   (scalars), and the gradient sent to each parent. Leaves get one too (op None): the
@@ -102,6 +104,7 @@ class NodeRef:
     label: str
     value: Any
     requires_grad: bool = True
+    grad: Any = None  # a leaf's `.grad`, reported only by `report_graph`
 
 
 @dataclass
@@ -111,6 +114,7 @@ class ForwardEvent:
     output: NodeRef
     backend: str | None = None
     scope: list[str] = field(default_factory=list)  # the modules it ran inside, outermost first
+    saved: list[Any] | str | None = None  # what the op saved for backward; "freed" once released
     kind: str = "forward"
 
 
@@ -148,13 +152,15 @@ def emit(event: Event) -> None:
         listener(event)
 
 
-def node_ref(variable: Any) -> NodeRef:
-    """Describe a Scalar or Tensor for an event."""
+def node_ref(variable: Any, with_grad: bool = False) -> NodeRef:
+    """Describe a Scalar or Tensor for an event (with a leaf's `.grad` if `with_grad`)."""
+    grad = summarize(_raw(variable.grad)) if with_grad and variable.is_leaf() and variable.grad is not None else None
     return NodeRef(
         id=variable.unique_id,
         label=variable.label(),
         value=summarize(variable.event_value()),
         requires_grad=variable.requires_grad,
+        grad=grad,
     )
 
 
@@ -165,7 +171,48 @@ def report_forward(op: str, inputs: Any, output: Any, backend: str | None = None
     """
     if in_backward:
         return
-    emit(ForwardEvent(op, [node_ref(x) for x in inputs], node_ref(output), backend, list(module_stack)))
+    refs = [node_ref(x) for x in inputs]
+    emit(ForwardEvent(op, refs, node_ref(output), backend, list(module_stack), saved_for_backward(output)))
+
+
+def report_graph(value: Any) -> None:
+    """Report the graph behind a live `value` as forward events, inputs first.
+
+    For a graph built while nobody listened (the visualizer looks at one this way): one
+    `ForwardEvent` per op that `value` depends on, in the order of
+    `autodiff.topological_sort` reversed, with the leaves' current `.grad` and what each
+    op saved for backward ("freed" after a backward without `retain_graph`).
+    """
+    from .autodiff import topological_sort  # autodiff imports this module: import at call time
+
+    for node in reversed(topological_sort(value)):
+        history = node.history
+        if history.last_fn is None:  # a leaf: its users' events name it
+            continue
+        backend = getattr(getattr(node, "backend", None), "name", None)
+        inputs = [node_ref(x, with_grad=True) for x in history.inputs]
+        emit(ForwardEvent(history.last_fn.op_name(), inputs, node_ref(node), backend, [], saved_for_backward(node)))
+
+
+def saved_for_backward(value: Any) -> list[Any] | str | None:
+    """What the op that made `value` saved for backward, summarized; "freed" once backward
+    released it; None for a value no op with a history made."""
+    history = value.history
+    if history is None or history.ctx is None:
+        return None
+    if history.ctx.freed:
+        return "freed"
+    return [_summarize_saved(saved) for saved in history.ctx.saved_values]
+
+
+def _summarize_saved(saved: Any) -> Any:
+    if hasattr(saved, "event_value"):
+        return summarize(saved.event_value())
+    if isinstance(saved, (float, int)) and not isinstance(saved, bool):
+        return summarize(saved)
+    if isinstance(saved, tuple) and all(isinstance(n, int) for n in saved):
+        return f"shape {saved}"  # e.g. Sum saves the input's shape
+    return repr(saved)[:60]
 
 
 @contextlib.contextmanager
@@ -194,30 +241,56 @@ def running_op(name: str) -> Iterator[None]:
         current_op = previous
 
 
-def report_backward_step(node: Any, d_output: Any, contributions: list[tuple[int, Any]], local: Any, sent: Any) -> None:
-    """Called by `backpropagate` after applying the chain rule at `node`."""
-    emit(
-        BackwardEvent(
-            node=node.unique_id,
-            op=node.history.last_fn.op_name(),
-            grad_output=summarize(_raw(d_output)),
-            contributions=[(child, summarize(_raw(d))) for child, d in contributions],
-            parents=[parent.unique_id for parent, _ in sent],
-            local_derivatives=None if local is None else [summarize(_raw(d)) for d in local],
-            grads_to_parents=[summarize(_raw(d)) for _, d in sent],
-        )
-    )
+@contextlib.contextmanager
+def backward_pass() -> Iterator[None]:
+    """Mark the block as backward: the ops it runs are gradient arithmetic, not forward ops."""
+    global in_backward
+    previous, in_backward = in_backward, True
+    try:
+        yield
+    finally:
+        in_backward = previous
 
 
-def report_leaf_gradient(node: Any, d_output: Any, contributions: list[tuple[int, Any]]) -> None:
-    """Called by `backpropagate` when a leaf accumulates its gradient."""
-    emit(
-        BackwardEvent(
-            node=node.unique_id,
-            op=None,
-            grad_output=summarize(_raw(d_output)),
-            contributions=[(child, summarize(_raw(d))) for child, d in contributions],
-        )
+BackwardStepFn = Callable[[Any, Any], list[tuple[Any, Any]]]
+
+
+def reporting(step: BackwardStepFn) -> BackwardStepFn:
+    """`step` (`autodiff.backward_step`), also reporting each call as a `BackwardEvent`.
+
+    `backpropagate` uses it while someone listens. The wrapper remembers what each node sent
+    to each parent, so that a node's event lists the `contributions` summed into its
+    gradient; it labels the kernels of an op's backward "<op>.backward".
+    """
+    contributions: dict[int, list[tuple[int, Any]]] = {}  # node id -> (child id, grad sent)
+
+    def reported(node: Any, d_node: Any) -> list[tuple[Any, Any]]:
+        received = contributions.pop(node.unique_id, [])
+        if node.is_leaf():
+            sent = step(node, d_node)
+            emit(_backward_event(node, None, d_node, received, None, sent))
+            return sent
+        op = node.history.last_fn.op_name()
+        local = node.local_derivatives()  # before `step`: backward may free what it needs
+        with running_op(f"{op}.backward"):
+            sent = step(node, d_node)
+        for parent, d_parent in sent:
+            contributions.setdefault(parent.unique_id, []).append((node.unique_id, d_parent))
+        emit(_backward_event(node, op, d_node, received, local, sent))
+        return sent
+
+    return reported
+
+
+def _backward_event(node: Any, op: str | None, d_node: Any, received: Any, local: Any, sent: Any) -> BackwardEvent:
+    return BackwardEvent(
+        node=node.unique_id,
+        op=op,
+        grad_output=summarize(_raw(d_node)),
+        contributions=[(child, summarize(_raw(d))) for child, d in received],
+        parents=[parent.unique_id for parent, _ in sent],
+        local_derivatives=None if local is None else [summarize(_raw(d)) for d in local],
+        grads_to_parents=[summarize(_raw(d)) for _, d in sent],
     )
 
 
@@ -265,13 +338,14 @@ class Recording:
         return [e for e in self.events if isinstance(e, KernelEvent)]
 
     def graph(self) -> dict[int, GraphNode]:
-        """Nodes by id, in the order they appeared, with the last gradient each received."""
+        """Nodes by id, in the order they appeared, with the last gradient each received
+        (or, for a leaf that backward did not reach, the `.grad` its `NodeRef` reported)."""
         nodes: dict[int, GraphNode] = {}
         for event in self.events:
             if isinstance(event, ForwardEvent):
                 for ref in event.inputs:
                     if ref.id not in nodes:
-                        nodes[ref.id] = GraphNode(ref.id, ref.label, None, [], ref.value, None, ref.requires_grad)
+                        nodes[ref.id] = GraphNode(ref.id, ref.label, None, [], ref.value, ref.grad, ref.requires_grad)
                 out = event.output
                 nodes[out.id] = GraphNode(
                     out.id,
@@ -347,6 +421,22 @@ def _event_from_dict(data: dict[str, Any]) -> Event:
     if kind == "backward":
         fields["contributions"] = [tuple(pair) for pair in fields["contributions"]]
     return _EVENT_TYPES[kind](**fields)
+
+
+@contextlib.contextmanager
+def isolated() -> Iterator[None]:
+    """Inside the block, listeners added outside it hear nothing.
+
+    For a tool's own side computation: e.g. the visualizer's extra backward, which an outer
+    `record()` or `profile()` should not see. Listeners added inside the block (a `record()`
+    of its own) hear as usual; on leaving, the outer listeners and module scopes come back.
+    """
+    outer_listeners, outer_scopes = LISTENERS[:], module_stack[:]
+    LISTENERS[:], module_stack[:] = [], []
+    try:
+        yield
+    finally:
+        LISTENERS[:], module_stack[:] = outer_listeners, outer_scopes
 
 
 @contextlib.contextmanager

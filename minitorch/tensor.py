@@ -158,19 +158,9 @@ class Tensor(GraphValue):
         self.grad = run_map("id", d) if self.grad is None else self.grad + d
 
     def chain_rule(self, d_output: Tensor) -> Iterable[tuple[Tensor, Tensor]]:
-        """Gradients for each non-constant input, summed back to the input's shape."""
-        history = self.history
-        grads = history.last_fn.backward(history.ctx, d_output)
-        grads = grads if isinstance(grads, tuple) else (grads,)
-        if len(grads) != len(history.inputs):
-            raise RuntimeError(
-                f"{history.last_fn.op_name()}.backward returned {len(grads)} gradients for {len(history.inputs)} inputs"
-            )
-        return [
-            (x, g if g.shape == x.shape else g.sum_to(x.shape))
-            for x, g in zip(history.inputs, grads)
-            if not x.is_constant() and g is not None  # None: no gradient flows to that input
-        ]
+        """GraphValue's chain rule, each gradient summed back to its input's shape
+        (an input that broadcasting stretched gets the sum over the stretched dims)."""
+        return [(x, g if g.shape == x.shape else g.sum_to(x.shape)) for x, g in super().chain_rule(d_output)]
 
     def local_derivatives(self) -> None:
         """A tensor op's local derivative is a Jacobian: events show the gradients instead."""

@@ -136,3 +136,41 @@ def test_array_values_are_summarized() -> None:
     assert summary["shape"] == [2, 2] and summary["max"] == 3.0 and summary["nonfinite"] == 1
     assert summary["data"] == [1.0, 2.0, 3.0, "inf"]
     assert "data" not in events.summarize(np.zeros(1000))
+
+
+def test_isolated_block_hides_outer_listeners() -> None:
+    x = Scalar(2.0, name="x")
+    with minitorch.record() as outer:
+        with events.isolated():
+            with minitorch.record() as inner:
+                x * x
+            x * 3.0  # nobody listens here
+            assert events.LISTENERS == []
+        x + 1.0
+        assert events.LISTENERS == [outer]
+    assert [e.op for e in outer.forward_events] == ["Add"]
+    assert [e.op for e in inner.forward_events] == ["Mul"]
+    assert events.LISTENERS == []
+
+
+def test_forward_events_carry_what_the_op_saved() -> None:
+    rec, _, _ = record_square_plus()
+    mul, add = rec.forward_events
+    assert mul.saved == [3.0, 3.0]  # Mul keeps its inputs for backward
+    assert add.saved == []  # Add needs nothing
+
+
+def test_report_graph_describes_a_graph_built_before_anyone_listened() -> None:
+    x = Scalar(3.0, name="x")
+    x.grad = 1.5
+    y = x * x + 2.0
+    with minitorch.record() as rec:
+        events.report_graph(y)
+    mul, add = rec.forward_events
+    assert (mul.op, add.op, add.output.id) == ("Mul", "Add", y.unique_id)
+    assert mul.saved == [3.0, 3.0] and mul.inputs[0].grad == 1.5  # the leaf's .grad as it is
+    assert [ref.requires_grad for ref in add.inputs] == [True, False]  # 2.0 is a constant
+    y.backward()  # frees what Mul saved
+    with minitorch.record() as after:
+        events.report_graph(y)
+    assert after.forward_events[0].saved == "freed" and after.forward_events[0].inputs[0].grad == 7.5

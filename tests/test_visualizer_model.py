@@ -158,6 +158,14 @@ def test_from_value_without_backward() -> None:
     assert model.nodes[x.unique_id].grad is None
 
 
+def test_from_value_of_a_leaf_alone() -> None:
+    x = Scalar(2.0, name="x")
+    model = GraphModel.from_value(x)
+    assert list(model.nodes) == [x.unique_id] and model.nodes[x.unique_id].value == 2.0
+    assert [s.phase for s in model.steps] == ["backward"] and model.steps[0].output_value == 2.0
+    assert model.nodes[x.unique_id].grad == 1.0 and x.grad is None and model.output == x.unique_id
+
+
 def test_constants_are_nodes_too() -> None:
     x = Scalar(3.0, name="x")
     y = x * 2.0

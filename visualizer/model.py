@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minitorch import events
+from minitorch.autodiff import GraphFreedError, topological_sort
 from minitorch.events import BackwardEvent, ForwardEvent, KernelEvent, Recording, is_nonfinite
 
 SCOPE_NODES = "__nodes__"  # the key under which `scope_tree` lists a scope's own nodes
@@ -113,8 +114,8 @@ class GraphModel:
     """Nodes, steps and kernel launches of one graph (see the module docstring).
 
     `output` is the id of the value the graph computes (None if unknown); `saved_values`
-    holds, for live graphs only, what each op saved for backward (summaries, or the string
-    "freed" once backward released them).
+    holds what each op saved for backward, as its forward event reported it (summaries, or
+    the string "freed" once backward released them).
     """
 
     nodes: dict[int, NodeView] = field(default_factory=dict)
@@ -145,48 +146,32 @@ class GraphModel:
         _place_leaves_in_scopes(nodes)
         model = cls(nodes, _steps_from_events(rec.events, nodes), list(rec.kernel_events))
         model.output = _output_of(rec)
+        model.saved_values = {e.output.id: e.saved for e in rec.forward_events if e.saved is not None}
         return model
 
     @classmethod
     def from_value(cls, x: Any, run_backward: bool = True) -> GraphModel:
         """The live graph behind `x` (a Scalar or Tensor): every value it depends on.
 
-        Forward steps list the ops in topological order. If `run_backward` and `x` needs a
-        gradient and has one element, backward runs once (graph retained) inside
-        `minitorch.record()` to get the backward steps; the leaves' `.grad` are restored
-        afterwards, so looking at a graph changes nothing.
+        Built from events, as a recording is: `events.report_graph` describes the ops `x`
+        depends on (inputs first). If `run_backward` and `x` needs a gradient and has one
+        element, backward runs once (graph retained) inside `minitorch.record()` to get the
+        backward steps; the leaves' `.grad` are restored afterwards, and an outer recording
+        or profile sees none of it, so looking at a graph changes nothing.
         """
         if not (hasattr(x, "history") and hasattr(x, "unique_id")):
             raise TypeError(f"GraphModel.from_value: expected a Scalar or a Tensor, got {type(x).__name__}")
-        order = _live_topological_order(x)
-        nodes = {v.unique_id: _node_of_live_value(v) for v in order}
-        saved = {v.unique_id: _saved_values_of(v) for v in order if _op_of(v) is not None}
-        steps = [
-            StepView(
-                index=i,
-                phase="forward",
-                node=v.unique_id,
-                op=_op_of(v),
-                inputs=[p.unique_id for p in v.history.inputs],
-                input_values=[nodes[p.unique_id].value for p in v.history.inputs],
-                output_value=nodes[v.unique_id].value,
-            )
-            for i, v in enumerate(value for value in order if _op_of(value) is not None)
-        ]
-        model = cls(nodes, steps, [], x.unique_id, saved)
-        if run_backward and _can_run_backward(x):
-            rec = _backward_without_side_effects(x, order)
-            if rec is not None:
-                model._add_backward(rec)
+        with events.isolated():
+            with events.record() as rec:
+                events.report_graph(x)
+            if run_backward and _can_run_backward(x):
+                rec.events += _backward_without_side_effects(x)
+        model = cls.from_recording(rec)
+        if not rec.forward_events:  # `x` is a leaf or a constant: no op made it
+            model.nodes[x.unique_id] = _lone_node(x, model.nodes.get(x.unique_id))
+            model.steps = _steps_from_events(rec.events, model.nodes)  # with the value in place
+        model.output = x.unique_id
         return model
-
-    def _add_backward(self, rec: Recording) -> None:
-        for event in rec.backward_events:
-            if event.node in self.nodes:
-                self.nodes[event.node].grad = event.grad_output
-        start = len(self.steps)
-        self.steps += [_backward_step(start + i, event, self.nodes) for i, event in enumerate(rec.backward_events)]
-        self.kernels += rec.kernel_events
 
     # -- questions the debugger asks ---------------------------------------------
 
@@ -412,83 +397,6 @@ def _output_of(rec: Recording) -> int | None:
 # ## Building from a live graph
 
 
-def _op_of(value: Any) -> str | None:
-    history = value.history
-    if history is None or history.last_fn is None:
-        return None
-    return history.last_fn.op_name()
-
-
-def _live_parents(value: Any) -> tuple[Any, ...]:
-    return value.history.inputs if value.history is not None else ()
-
-
-def _live_topological_order(x: Any) -> list[Any]:
-    """Every value `x` depends on (constants too), each after its inputs.
-
-    Iterative depth-first search: graphs far deeper than the recursion limit work.
-    """
-    order: list[Any] = []
-    visited: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(x, False)]
-    while stack:
-        value, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(value)
-            continue
-        if value.unique_id in visited:
-            continue
-        visited.add(value.unique_id)
-        stack.append((value, True))
-        for parent in reversed(_live_parents(value)):  # reversed: arg0 is visited first
-            if parent.unique_id not in visited:
-                stack.append((parent, False))
-    return order
-
-
-def _node_of_live_value(value: Any) -> NodeView:
-    op = _op_of(value)
-    kind = _kind(op, wants_grad=value.is_leaf())
-    grad = _summarize_live(value.grad) if kind == "leaf" else None
-    return NodeView(
-        value.unique_id,
-        value.label(),
-        op,
-        kind,
-        [p.unique_id for p in _live_parents(value)],
-        events.summarize(value.event_value()),
-        grad,
-    )
-
-
-def _summarize_live(value: Any) -> Any:
-    """A Scalar, Tensor, float or array as `events.summarize` shows it."""
-    if value is None:
-        return None
-    raw = value.event_value() if hasattr(value, "event_value") else value
-    return events.summarize(raw)
-
-
-def _saved_values_of(value: Any) -> list[Any] | str:
-    """What the op that made `value` saved for backward, summarized; "freed" after backward."""
-    ctx = value.history.ctx
-    if ctx is None:
-        return []
-    if ctx.freed:
-        return "freed"
-    return [_summarize_saved(saved) for saved in ctx.saved_values]
-
-
-def _summarize_saved(saved: Any) -> Any:
-    if hasattr(saved, "event_value"):
-        return _summarize_live(saved)
-    if isinstance(saved, (float, int)) and not isinstance(saved, bool):
-        return events.summarize(saved)
-    if isinstance(saved, tuple) and all(isinstance(n, int) for n in saved):
-        return f"shape {saved}"  # e.g. Sum saves the input's shape
-    return repr(saved)[:60]
-
-
 def _can_run_backward(x: Any) -> bool:
     if not x.requires_grad or x.is_constant():
         return False
@@ -496,29 +404,31 @@ def _can_run_backward(x: Any) -> bool:
     return size == 1
 
 
-def _backward_without_side_effects(x: Any, order: list[Any]) -> Recording | None:
-    """Run `x.backward(retain_graph=True)` under a recording; leave every `.grad` as it was.
+def _lone_node(x: Any, seen_in_backward: NodeView | None) -> NodeView:
+    """A graph of one value (a leaf or a constant), with its gradient if backward gave one."""
+    ref = events.node_ref(x, with_grad=True)
+    grad = seen_in_backward.grad if seen_in_backward is not None else ref.grad
+    return NodeView(ref.id, ref.label, None, _kind(None, wants_grad=ref.requires_grad), [], ref.value, grad)
 
-    Returns None when the graph was already freed by an earlier backward (nothing to show).
+
+def _backward_without_side_effects(x: Any) -> list[Any]:
+    """The events of `x.backward(retain_graph=True)`; every leaf's `.grad` is left as it was.
+
+    No events when the graph was already freed by an earlier backward (nothing to show).
     """
-    from minitorch.autodiff import GraphFreedError
-
-    leaves = [v for v in order if v.is_leaf()]
+    leaves = [v for v in topological_sort(x) if v.is_leaf()]
     previous = [leaf.grad for leaf in leaves]
     for leaf in leaves:  # start from None so the recording shows this backward alone
         leaf.grad = None
-    other_listeners = events.LISTENERS[:]
-    events.LISTENERS[:] = []  # an outer recording or profile should not see this extra backward
     try:
         with events.record() as rec:
             x.backward(retain_graph=True)
     except GraphFreedError:
-        return None
+        return []
     finally:
-        events.LISTENERS[:] = other_listeners
         for leaf, grad in zip(leaves, previous):
             leaf.grad = grad
-    return rec
+    return rec.events
 
 
 # ## Stepping through as text (notebooks)
