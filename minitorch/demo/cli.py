@@ -19,16 +19,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import data, nn, optim
-from .autodiff import no_grad
-from .datasets import DATASETS
-from .events import Recording, record
-from .graph import CompiledTrainStep
-from .profiler import profile
-from .scalar_nn import EpochStats as ScalarEpochStats
-from .scalar_nn import ScalarTrainer
-from .tensor import Tensor, tensor
-from .tensor_train import MLP, EpochStats, evaluate, predicted_classes, train
+from .. import data, nn, optim
+from ..autodiff import no_grad
+from ..datasets import DATASETS
+from ..events import Recording, record
+from ..graph import CompiledTrainStep
+from ..nn import MLP
+from ..profiler import profile
+from ..tensor import Tensor, tensor
+from .scalar_train import EpochStats as ScalarEpochStats
+from .scalar_train import ScalarTrainer
+from .tensor_train import EpochStats, evaluate, predicted_classes, train
 
 DEFAULTS = {"epochs": 150, "points": 100, "hidden": 16, "lr": 0.05, "batch": 0}
 DIGITS_DEFAULTS = {"epochs": 15, "hidden": 64, "lr": 0.01, "batch": 64}
@@ -280,7 +281,3 @@ def main(argv: list[str] | None = None) -> int:
         run_tensor_demo(args, console)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
