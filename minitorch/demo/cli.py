@@ -85,19 +85,20 @@ def datasets_for(args: argparse.Namespace) -> tuple[data.TensorDataset, data.Ten
     return data.toy_dataset(args.dataset, args.points, seed=args.seed), None
 
 
+def training_loader(train_set: data.TensorDataset, args: argparse.Namespace) -> data.DataLoader:
+    """Shuffled batches (the whole set when --batch is 0); graph mode wants every batch full."""
+    batch = args.batch or len(train_set)
+    drop_last = args.mode == "graph" and batch < len(train_set)
+    return data.DataLoader(
+        train_set, batch_size=batch, shuffle=True, seed=args.seed, backend=args.backend, drop_last=drop_last
+    )
+
+
 def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
     train_set, test_set = datasets_for(args)
     classes = int(train_set.y.max()) + 1
     model = MLP([train_set.X.shape[1], args.hidden, args.hidden, classes], backend=args.backend, seed=args.seed)
-    batch = args.batch or len(train_set)
-    loader = data.DataLoader(
-        train_set,
-        batch_size=batch,
-        shuffle=True,
-        seed=args.seed,
-        backend=args.backend,
-        drop_last=args.mode == "graph" and batch < len(train_set),
-    )
+    loader = training_loader(train_set, args)
     console.print(
         f"[bold]minitorch demo[/]: MLP {[train_set.X.shape[1], args.hidden, args.hidden, classes]} "
         f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend, "
