@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 import minitorch
-from minitorch.tensor_train import MLP
+from minitorch.nn import MLP
 
 try:
     import torch

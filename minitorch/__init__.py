@@ -4,7 +4,7 @@ Layers, bottom up (each imports only those below it): operators -> autodiff (the
 -> Scalar; tensor_data -> backends -> Tensor -> nn, optim, data; graph (graph mode).
 """
 
-from . import data, nn, operators, optim
+from . import data, datasets, nn, operators, optim
 from .autodiff import (
     Context,
     GraphFreedError,
@@ -15,7 +15,7 @@ from .autodiff import (
     topological_sort,
 )
 from .backends import available_backends, get_backend, set_default_backend
-from .datasets import DATASETS, Graph
+from .datasets import DATASETS
 from .events import Recording, RecordingError, record
 from .graph import compile  # minitorch.compile, as torch.compile
 from .module import Module, Parameter
@@ -34,7 +34,6 @@ __all__ = [
     "CheckpointError",
     "Context",
     "Function",
-    "Graph",
     "GraphFreedError",
     "IndexingError",
     "Module",
@@ -52,6 +51,7 @@ __all__ = [
     "central_difference",
     "compile",
     "data",
+    "datasets",
     "derivative_check",
     "from_numpy",
     "get_backend",

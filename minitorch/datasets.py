@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 
 @dataclass
-class Graph:
-    """N points `X` (each `[x0, x1]`) with labels `y` (0 or 1)."""
+class Points:
+    """A toy dataset: N points `X` (each `[x0, x1]`) with labels `y` (0 or 1)."""
 
     N: int
     X: list[list[float]]
@@ -21,45 +21,45 @@ class Graph:
 
     def __post_init__(self) -> None:
         if len(self.X) != self.N or len(self.y) != self.N:
-            raise ValueError(f"Graph: N={self.N} but {len(self.X)} points and {len(self.y)} labels")
+            raise ValueError(f"Points: N={self.N} but {len(self.X)} points and {len(self.y)} labels")
 
 
 def _points(N: int, rng: random.Random) -> list[list[float]]:
     return [[rng.random(), rng.random()] for _ in range(N)]
 
 
-def _labelled(N: int, seed: int, rule: Callable[[float, float], bool]) -> Graph:
+def _labelled(N: int, seed: int, rule: Callable[[float, float], bool]) -> Points:
     rng = random.Random(seed)
     X = _points(N, rng)
-    return Graph(N, X, [1 if rule(x0, x1) else 0 for x0, x1 in X])
+    return Points(N, X, [1 if rule(x0, x1) else 0 for x0, x1 in X])
 
 
-def simple(N: int, seed: int = 0) -> Graph:
+def simple(N: int, seed: int = 0) -> Points:
     """Label 1 left of the line x0 = 0.5."""
     return _labelled(N, seed, lambda x0, x1: x0 < 0.5)
 
 
-def diag(N: int, seed: int = 0) -> Graph:
+def diag(N: int, seed: int = 0) -> Points:
     """Label 1 below the diagonal x0 + x1 = 0.5."""
     return _labelled(N, seed, lambda x0, x1: x0 + x1 < 0.5)
 
 
-def split(N: int, seed: int = 0) -> Graph:
+def split(N: int, seed: int = 0) -> Points:
     """Label 1 in two bands: x0 < 0.2 or x0 > 0.8."""
     return _labelled(N, seed, lambda x0, x1: x0 < 0.2 or x0 > 0.8)
 
 
-def xor(N: int, seed: int = 0) -> Graph:
+def xor(N: int, seed: int = 0) -> Points:
     """Label 1 in the two off-diagonal quadrants."""
     return _labelled(N, seed, lambda x0, x1: (x0 < 0.5) != (x1 < 0.5))
 
 
-def circle(N: int, seed: int = 0) -> Graph:
+def circle(N: int, seed: int = 0) -> Points:
     """Label 1 outside a circle of radius sqrt(0.1) around the centre."""
     return _labelled(N, seed, lambda x0, x1: (x0 - 0.5) ** 2 + (x1 - 0.5) ** 2 > 0.1)
 
 
-def spiral(N: int, seed: int = 0) -> Graph:
+def spiral(N: int, seed: int = 0) -> Points:
     """Two interleaved spirals (N // 2 points each), centred at (0.5, 0.5)."""
     rng = random.Random(seed)
 
@@ -74,10 +74,10 @@ def spiral(N: int, seed: int = 0) -> Graph:
     if N % 2:
         X.append([0.5, 0.5])
         y.append(0)
-    return Graph(N, X, y)
+    return Points(N, X, y)
 
 
-DATASETS: dict[str, Callable[..., Graph]] = {
+DATASETS: dict[str, Callable[..., Points]] = {
     "simple": simple,
     "diag": diag,
     "split": split,

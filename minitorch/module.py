@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import events
+from .serialization import IncompatibleKeys, load_state_dict, state_dict
 
 
 class Parameter:
@@ -140,15 +141,10 @@ class Module:
 
     def state_dict(self) -> dict[str, Any]:
         """Every parameter's values by dotted name, as numpy copies (see `serialization`)."""
-        # Imported here: serialization imports tensors, and module must stay below them.
-        from .serialization import state_dict
-
         return state_dict(self)
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> Any:
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy a `state_dict()` back into the parameters; checks all before changing any."""
-        from .serialization import load_state_dict
-
         return load_state_dict(self, state, strict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

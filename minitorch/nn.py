@@ -11,13 +11,13 @@ So every gradient comes from the same engine, with no backward written by hand.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .autodiff import no_grad
 from .backends.base import TensorBackend
 from .module import Module, Parameter
 from .tensor import Tensor, tensor
@@ -32,19 +32,8 @@ def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 
 def copy_(target: Tensor, values: np.ndarray | Tensor) -> Tensor:
-    """Write `values` into `target`'s storage in place (PyTorch's `target.copy_(values)`).
-
-    Optimizers and `load_state_dict` use it: the parameter stays the same object, so whoever
-    holds it (a model, an optimizer) sees the new values. No graph is recorded, and values
-    are cast to `target`'s dtype.
-    """
-    array = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
-    if array.shape != target.shape:
-        raise ShapeError(f"copy_: values of shape {array.shape} do not fit a tensor of shape {target.shape}")
-    with no_grad():
-        # to_numpy() is a strided view of the storage, so this writes through any layout.
-        np.copyto(target._tensor.to_numpy(), array, casting="same_kind")
-    return target
+    """Write `values` into `target`'s storage in place: `target.copy_(values)` (see `Tensor.copy_`)."""
+    return target.copy_(values)
 
 
 def _check_same_shape(op: str, a: Tensor, b: Tensor) -> None:
@@ -320,11 +309,49 @@ class CrossEntropyLoss(Module):
         return cross_entropy(logits, target, self.reduction)
 
 
+# ## A model: the multi-layer perceptron
+
+ACTIVATIONS: dict[str, type[Module]] = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+
+
+class MLP(Module):
+    """Linear layers of `sizes` (e.g. [2, 16, 16, 2]) with an activation between them.
+
+    The last layer has no activation: it outputs logits, for `cross_entropy`.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        backend: str | TensorBackend | None = None,
+        dtype: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs an input and an output size, got {list(sizes)}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"MLP: unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        rng = np.random.default_rng(seed)  # one generator for all layers: each layer gets new numbers
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+            layers.append(Linear(n_in, n_out, backend=backend, dtype=dtype, seed=rng))
+            if i < len(sizes) - 2:
+                layers.append(ACTIVATIONS[activation]())
+        self.layers = Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layers(x)
+
+
 __all__ = [
+    "ACTIVATIONS",
     "BCE_EPS",
     "CrossEntropyLoss",
     "Dropout",
     "Linear",
+    "MLP",
     "MSELoss",
     "ReLU",
     "Sequential",

@@ -7,7 +7,7 @@
         optimizer.step()
 
 An update is plain arithmetic on numpy copies of the values, outside the graph; the result
-is written back into the parameter's own storage (`nn.copy_`), so the model, the optimizer
+is written back into the parameter's own storage (`Tensor.copy_`), so the model, the optimizer
 and anyone else holding the parameter keep seeing the same tensor. The formulas are
 PyTorch's, step for step, so results can be compared with it.
 """
@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from .module import Parameter
-from .nn import copy_
 from .tensor import Tensor
 
 
@@ -59,7 +58,7 @@ class Optimizer:
             value = p.value.numpy()
             grad = p.value.grad.numpy().astype(value.dtype)
             state = self.state.setdefault(index, {})
-            copy_(p.value, self.update(value, grad, state))
+            p.value.copy_(self.update(value, grad, state))
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """The new value of one parameter (subclasses: the update rule)."""

@@ -115,43 +115,43 @@ class Scalar(GraphValue):
     def event_value(self) -> float:
         return self.data
 
-    # -- operators --------------------------------------------------------------
+    # -- operators (plain numbers become constant Scalars first) ----------------
 
     def __add__(self, b: ScalarLike) -> Scalar:
-        return Add.apply(self, b)
+        return Add.apply(self, as_scalar(b, "Add"))
 
     def __radd__(self, b: ScalarLike) -> Scalar:
-        return Add.apply(b, self)
+        return Add.apply(as_scalar(b, "Add"), self)
 
     def __sub__(self, b: ScalarLike) -> Scalar:
-        return Add.apply(self, Neg.apply(b))
+        return Add.apply(self, Neg.apply(as_scalar(b, "Neg")))
 
     def __rsub__(self, b: ScalarLike) -> Scalar:
-        return Add.apply(b, Neg.apply(self))
+        return Add.apply(as_scalar(b, "Add"), Neg.apply(self))
 
     def __mul__(self, b: ScalarLike) -> Scalar:
-        return Mul.apply(self, b)
+        return Mul.apply(self, as_scalar(b, "Mul"))
 
     def __rmul__(self, b: ScalarLike) -> Scalar:
-        return Mul.apply(b, self)
+        return Mul.apply(as_scalar(b, "Mul"), self)
 
     def __truediv__(self, b: ScalarLike) -> Scalar:
-        return Mul.apply(self, Inv.apply(b))
+        return Mul.apply(self, Inv.apply(as_scalar(b, "Inv")))
 
     def __rtruediv__(self, b: ScalarLike) -> Scalar:
-        return Mul.apply(b, Inv.apply(self))
+        return Mul.apply(as_scalar(b, "Mul"), Inv.apply(self))
 
     def __neg__(self) -> Scalar:
         return Neg.apply(self)
 
     def __lt__(self, b: ScalarLike) -> Scalar:
-        return LT.apply(self, b)
+        return LT.apply(self, as_scalar(b, "LT"))
 
     def __gt__(self, b: ScalarLike) -> Scalar:
-        return LT.apply(b, self)
+        return LT.apply(as_scalar(b, "LT"), self)
 
     def __eq__(self, b: ScalarLike) -> Scalar:  # type: ignore[override]
-        return EQ.apply(self, b)
+        return EQ.apply(self, as_scalar(b, "EQ"))
 
     __hash__ = object.__hash__  # identity: Scalars live in sets and dicts as graph nodes
 

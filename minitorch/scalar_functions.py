@@ -12,7 +12,7 @@ from . import autodiff, events, operators
 from .autodiff import Context, History
 
 if TYPE_CHECKING:
-    from .scalar import Scalar, ScalarLike
+    from .scalar import Scalar
 
 
 def wrap_tuple(x: Any) -> tuple[Any, ...]:
@@ -28,14 +28,15 @@ class ScalarFunction:
         return cls.__name__
 
     @classmethod
-    def apply(cls, *values: ScalarLike) -> Scalar:
-        # `scalar` imports this module, so its names are looked up here at call time.
-        Scalar, as_scalar = scalar.Scalar, scalar.as_scalar
-        inputs = tuple([v if type(v) is Scalar else as_scalar(v, cls.__name__) for v in values])
+    def apply(cls, *inputs: Scalar) -> Scalar:
+        """Run `forward` on the inputs' floats; the output remembers the inputs if a gradient is needed.
+
+        The inputs are Scalars (Scalar's operators turn plain numbers into constants first).
+        """
         needs_grad = autodiff._grad_enabled and any([x.history is not None for x in inputs])
         ctx = Context(not needs_grad)
         result = cls.forward(ctx, *[x.data for x in inputs])
-        output = Scalar.from_op(result, History(cls, ctx, inputs) if needs_grad else None)
+        output = type(inputs[0]).from_op(result, History(cls, ctx, inputs) if needs_grad else None)
         if events.LISTENERS:
             events.report_forward(cls.op_name(), inputs, output)
         return output
@@ -220,6 +221,3 @@ class EQ(ScalarFunction):
         # BEGIN ASSIGN1_3
         return 0.0, 0.0
         # END ASSIGN1_3
-
-
-from . import scalar  # noqa: E402 - after the Functions, which scalar.py imports

@@ -1,7 +1,8 @@
-"""Module 1 — a neural network made of Scalars, and the training loop that fits it.
+"""Module 1 — a neural network made of Scalars, and its loss.
 
 Every weight is a `Parameter` holding a `Scalar`; a forward pass builds one graph per
-point; `backward()` fills each weight's `.grad`; gradient descent moves each weight:
+point; `backward()` fills each weight's `.grad`. The training loop that moves each
+weight by gradient descent (`minitorch.demo.scalar_train`) is
 
     w <- w - lr * dL/dw
 """
@@ -9,10 +10,8 @@ point; `backward()` fills each weight's `.grad`; gradient descent moves each wei
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
-from .datasets import Graph
 from .module import Module
 from .scalar import Scalar
 
@@ -65,64 +64,3 @@ def binary_log_loss(prob: Scalar, label: int) -> Scalar:
     likelihood = prob if label == 1 else -prob + 1.0
     return -likelihood.log()
     # END ASSIGN1_5
-
-
-@dataclass
-class EpochStats:
-    epoch: int
-    loss: float
-    correct: int
-    total: int
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.total
-
-
-@dataclass
-class ScalarTrainer:
-    """Full-batch gradient descent of a `ScalarNetwork` on a toy dataset."""
-
-    hidden: int = 4
-    learning_rate: float = 0.5
-    seed: int = 0
-    history: list[EpochStats] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.model = ScalarNetwork(self.hidden, self.seed)
-
-    def predict(self, point: Sequence[float]) -> float:
-        """P(label = 1) for one point."""
-        return self.model.forward([Scalar(v, requires_grad=False) for v in point]).data
-
-    def train(
-        self,
-        data: Graph,
-        epochs: int,
-        on_epoch: Callable[[EpochStats], None] | None = None,
-    ) -> list[EpochStats]:
-        """Run `epochs` epochs; `on_epoch` sees each epoch's loss and accuracy."""
-        for epoch in range(1, epochs + 1):
-            stats = self.train_epoch(data, epoch)
-            self.history.append(stats)
-            if on_epoch is not None:
-                on_epoch(stats)
-        return self.history
-
-    def train_epoch(self, data: Graph, epoch: int) -> EpochStats:
-        """One step: loss summed over all points, backward, update every parameter."""
-        self.model.zero_grad()
-        total_loss, correct = 0.0, 0
-        for point, label in zip(data.X, data.y):
-            prob = self.predict_scalar(point)
-            loss = binary_log_loss(prob, label) / data.N
-            loss.backward()
-            total_loss += loss.data
-            correct += int((prob.data > 0.5) == (label == 1))
-        for parameter in self.model.parameters():
-            if parameter.value.grad is not None:
-                parameter.update(Scalar(parameter.value.data - self.learning_rate * parameter.value.grad))
-        return EpochStats(epoch, total_loss, correct, data.N)
-
-    def predict_scalar(self, point: Sequence[float]) -> Scalar:
-        return self.model.forward([Scalar(v, requires_grad=False) for v in point])

@@ -78,11 +78,9 @@ def _problem(name: str, target: Any, value: Any) -> str | None:
 
 def _assign(parameter: Any, value: Any) -> None:
     """Copy values into a parameter in place (a Scalar parameter gets a new Scalar)."""
-    from .nn import copy_
-
     array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
     if isinstance(parameter.value, Tensor):
-        copy_(parameter.value, array)
+        parameter.value.copy_(array)
     else:
         parameter.update(type(parameter.value)(float(array)))
 

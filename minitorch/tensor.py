@@ -203,6 +203,20 @@ class Tensor(GraphValue):
     def zero_grad_(self) -> None:
         self.grad = None
 
+    def copy_(self, values: np.ndarray | Tensor) -> Tensor:
+        """Write `values` into this tensor's storage in place (as PyTorch's `copy_`).
+
+        Optimizers and `load_state_dict` use it: the tensor stays the same object, so whoever
+        holds it (a model, an optimizer) sees the new values. No graph is recorded, and values
+        are cast to this tensor's dtype.
+        """
+        array = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
+        if array.shape != self.shape:
+            raise ShapeError(f"copy_: values of shape {array.shape} do not fit a tensor of shape {self.shape}")
+        # to_numpy() is a strided view of the storage, so this writes through any layout.
+        np.copyto(self._tensor.to_numpy(), array, casting="same_kind")
+        return self
+
     # -- elementwise and arithmetic ops -------------------------------------------
 
     def __add__(self, b: TensorLike) -> Tensor:

@@ -10,7 +10,7 @@ import pytest
 
 import minitorch
 from minitorch import Scalar
-from minitorch.tensor_train import MLP
+from minitorch.nn import MLP
 from visualizer import GraphModel, GraphvizNotInstalled, render, save, to_svg
 from visualizer.dot import FIRST_NONFINITE_MARK
 

@@ -14,7 +14,7 @@ from minitorch import nn, optim
 from minitorch.graph import Compiled, CompiledTrainStep, Program, TracingError, compile, interpret
 from minitorch.graph.compile import default_passes
 from minitorch.graph.executor import feeds_for
-from minitorch.tensor_train import MLP
+from minitorch.nn import MLP
 
 BACKENDS = ["simple", "fast", "cuda"]
 TOL = 1e-10  # same kernels, same order of operations: only fusion's single pass may differ by an ulp

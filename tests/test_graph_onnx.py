@@ -26,8 +26,8 @@ from minitorch.graph.onnx import (
     run_onnxruntime,
     to_onnx,
 )
+from minitorch.nn import MLP
 from minitorch.tensor_functions import run_back
-from minitorch.tensor_train import MLP
 
 DTYPES = ["float64", "float32"]
 TOL = {"float64": {"rtol": 1e-12, "atol": 1e-14}, "float32": {"rtol": 1e-5, "atol": 1e-6}}

@@ -11,8 +11,8 @@ import pytest
 
 import minitorch
 from minitorch import CheckpointError, nn, optim
+from minitorch.nn import MLP
 from minitorch.serialization import IncompatibleKeys
-from minitorch.tensor_train import MLP
 
 
 def make_model(seed: int = 0, dtype: str = "float64") -> MLP:

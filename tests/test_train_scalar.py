@@ -6,7 +6,8 @@ import pytest
 
 import minitorch
 from minitorch import Scalar
-from minitorch.scalar_nn import ScalarLinear, ScalarNetwork, ScalarTrainer, binary_log_loss
+from minitorch.demo.scalar_train import ScalarTrainer
+from minitorch.scalar_nn import ScalarLinear, ScalarNetwork, binary_log_loss
 
 # dataset -> (hidden units, learning rate, seed, epochs): 30 points from dataset seed 1
 CONFIGS = {

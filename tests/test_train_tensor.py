@@ -7,7 +7,8 @@ import pytest
 
 import minitorch
 from minitorch import data, nn, optim
-from minitorch.tensor_train import MLP, EpochStats, evaluate, predicted_classes, train
+from minitorch.demo.tensor_train import EpochStats, evaluate, predicted_classes, train
+from minitorch.nn import MLP
 
 # The Numba backend when it exists: the same numbers, many times faster than Python loops.
 TRAIN_BACKEND = "fast" if "fast" in minitorch.available_backends() else "simple"

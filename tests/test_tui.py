@@ -20,7 +20,7 @@ import pytest
 import minitorch
 from minitorch import Recording, Scalar, nn
 from minitorch.events import KernelEvent
-from minitorch.tensor_train import MLP
+from minitorch.nn import MLP
 from visualizer import __main__ as cli
 from visualizer.model import GraphModel
 from visualizer.tui import StepCursor, VisualizerApp, make_app

@@ -10,7 +10,7 @@ import pytest
 
 import minitorch
 from minitorch import Scalar, events
-from minitorch.tensor_train import MLP
+from minitorch.nn import MLP
 from visualizer import GraphModel, Stepper, step_text
 from visualizer.model import SCOPE_NODES
 

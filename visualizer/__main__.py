@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def demo_recording(backend: str = "simple", seed: int = 0) -> minitorch.Recording:
     """One training step (forward, loss, backward) of an MLP [2, 4, 2] on 8 'xor' points."""
     from minitorch import nn, optim
-    from minitorch.tensor_train import MLP
+    from minitorch.nn import MLP
 
     train_set = minitorch.data.toy_dataset("xor", 8, seed=seed)
     model = MLP([2, 4, 2], backend=backend, seed=seed)

@@ -32,7 +32,7 @@ import numba
 import numpy as np
 from numba import cuda
 
-from .. import ops
+from .. import ops, tensor_data
 from ..tensor_data import Index, Storage
 from . import switch
 
@@ -57,30 +57,11 @@ unary, binary = _SWITCH.unary, _SWITCH.binary
 DEVICE_FUNCTIONS: dict[str, Callable[..., float]] = _SWITCH.COMPILED  # for codegen
 
 
-# ## Index helpers for GPU threads (the same math as tensor_data)
-
-
-@device
-def index_to_position(index: Index, strides: Index) -> int:
-    position = 0
-    for i in range(len(strides)):
-        position += index[i] * strides[i]
-    return position
-
-
-@device
-def to_index(ordinal: int, shape: Index, out_index: Index) -> None:
-    remaining = ordinal
-    for dim in range(len(shape) - 1, -1, -1):
-        out_index[dim] = remaining % shape[dim]
-        remaining = remaining // shape[dim]
-
-
-@device
-def broadcast_index(big_index: Index, big_shape: Index, shape: Index, out_index: Index) -> None:
-    offset = len(big_shape) - len(shape)
-    for dim in range(len(shape)):
-        out_index[dim] = 0 if shape[dim] == 1 else big_index[dim + offset]
+# ## Index helpers for GPU threads: your own `tensor_data` functions (tasks 2.1, 2.2), compiled
+# as device functions (callable from a kernel, not from the host).
+index_to_position = device(tensor_data.index_to_position)
+to_index = device(tensor_data.to_index)
+broadcast_index = device(tensor_data.broadcast_index)
 
 
 # ## Task 3.3 — map, zip and a shared-memory reduce

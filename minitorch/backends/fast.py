@@ -42,32 +42,17 @@ SCALAR_FUNCTIONS: dict[str, Any] = _SWITCH.COMPILED
 ADD = ops.primitive("add").code  # the sum's vectorised path
 
 
-# ## Index helpers, compiled (the same math as tensor_data). Not `inline="always"`: Numba's
-# parfor pass rejects an inlined helper that reassigns the prange index; LLVM inlines them anyway.
-index_jit = njit()
-
-
-@index_jit
-def index_to_position(index: Index, strides: Index) -> int:
-    position = 0
-    for i in range(len(index)):
-        position += index[i] * strides[i]
-    return position
-
-
-@index_jit
-def to_index(ordinal: int, shape: Index, out_index: Index) -> None:
-    remaining = ordinal
-    for dim in range(len(shape) - 1, -1, -1):
-        out_index[dim] = remaining % shape[dim]
-        remaining = remaining // shape[dim]
-
-
-@index_jit
-def broadcast_index(big_index: Index, big_shape: Index, shape: Index, out_index: Index) -> None:
-    offset = len(big_shape) - len(shape)
-    for dim in range(len(shape)):
-        out_index[dim] = 0 if shape[dim] == 1 else big_index[dim + offset]
+# ## Index helpers, compiled
+#
+# Your own `tensor_data` functions (tasks 2.1, 2.2), compiled: a kernel can call only compiled
+# functions. The kernels below avoid them on their hot paths (`row_start` and
+# `broadcast_strides` do less work per element), but a kernel of yours may call them.
+# Not `inline="always"`: Numba's parfor pass rejects an inlined helper that reassigns the
+# prange index; LLVM inlines them anyway.
+index_jit = njit(cache=True)
+index_to_position = index_jit(tensor_data.index_to_position)
+to_index = index_jit(tensor_data.to_index)
+broadcast_index = index_jit(tensor_data.broadcast_index)
 
 
 @index_jit

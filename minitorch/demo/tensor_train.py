@@ -1,6 +1,6 @@
-"""Module 4 — a multi-layer perceptron of tensors and the training loop that fits it.
+"""Module 4 — the training loop that fits a tensor model, such as `nn.MLP`.
 
-    model = MLP([64, 32, 10], seed=0)
+    model = nn.MLP([64, 32, 10], seed=0)
     optimizer = optim.Adam(model.parameters(), lr=0.01)
     history = train(model, DataLoader(data, batch_size=64, shuffle=True, seed=0),
                     nn.cross_entropy, optimizer, epochs=10)
@@ -11,54 +11,18 @@ One epoch = for each batch: forward, loss, `zero_grad`, `backward`, `optimizer.s
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from . import nn
-from .autodiff import no_grad
-from .backends.base import TensorBackend
-from .data import DataLoader, TensorDataset
-from .module import Module
-from .optim import Optimizer
-from .tensor import Tensor
-
-ACTIVATIONS: dict[str, Callable[[], Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-
-
-class MLP(Module):
-    """Linear layers of `sizes` (e.g. [2, 16, 16, 2]) with an activation between them.
-
-    The last layer has no activation: it outputs logits, for `nn.cross_entropy`.
-    """
-
-    def __init__(
-        self,
-        sizes: Sequence[int],
-        activation: str = "relu",
-        backend: str | TensorBackend | None = None,
-        dtype: Any = None,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__()
-        if len(sizes) < 2:
-            raise ValueError(f"MLP: sizes needs an input and an output size, got {list(sizes)}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"MLP: unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
-        rng = np.random.default_rng(seed)  # one generator for all layers: each layer gets new numbers
-        layers: list[Module] = []
-        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-            layers.append(nn.Linear(n_in, n_out, backend=backend, dtype=dtype, seed=rng))
-            if i < len(sizes) - 2:
-                layers.append(ACTIVATIONS[activation]())
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
+from ..autodiff import no_grad
+from ..backends.base import TensorBackend
+from ..data import DataLoader, TensorDataset
+from ..module import Module
+from ..optim import Optimizer
+from ..tensor import Tensor
 
 
 def predicted_classes(output: Tensor) -> np.ndarray:
@@ -148,4 +112,4 @@ def evaluate(
     return correct / max(len(loader.dataset), 1)
 
 
-__all__ = ["MLP", "EpochStats", "evaluate", "predicted_classes", "train", "train_epoch"]
+__all__ = ["EpochStats", "evaluate", "predicted_classes", "train", "train_epoch"]

@@ -19,16 +19,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import data, nn, optim
-from .autodiff import no_grad
-from .datasets import DATASETS
-from .events import Recording, record
-from .graph import CompiledTrainStep
-from .profiler import profile
-from .scalar_nn import EpochStats as ScalarEpochStats
-from .scalar_nn import ScalarTrainer
-from .tensor import Tensor, tensor
-from .tensor_train import MLP, EpochStats, evaluate, predicted_classes, train
+from .. import data, nn, optim
+from ..autodiff import no_grad
+from ..datasets import DATASETS
+from ..events import Recording, record
+from ..graph import CompiledTrainStep
+from ..nn import MLP
+from ..profiler import profile
+from ..tensor import Tensor, tensor
+from .scalar_train import EpochStats as ScalarEpochStats
+from .scalar_train import ScalarTrainer
+from .tensor_train import EpochStats, evaluate, predicted_classes, train
 
 DEFAULTS = {"epochs": 150, "points": 100, "hidden": 16, "lr": 0.05, "batch": 0}
 DIGITS_DEFAULTS = {"epochs": 15, "hidden": 64, "lr": 0.01, "batch": 64}
@@ -84,19 +85,20 @@ def datasets_for(args: argparse.Namespace) -> tuple[data.TensorDataset, data.Ten
     return data.toy_dataset(args.dataset, args.points, seed=args.seed), None
 
 
+def training_loader(train_set: data.TensorDataset, args: argparse.Namespace) -> data.DataLoader:
+    """Shuffled batches (the whole set when --batch is 0); graph mode wants every batch full."""
+    batch = args.batch or len(train_set)
+    drop_last = args.mode == "graph" and batch < len(train_set)
+    return data.DataLoader(
+        train_set, batch_size=batch, shuffle=True, seed=args.seed, backend=args.backend, drop_last=drop_last
+    )
+
+
 def run_tensor_demo(args: argparse.Namespace, console: Console) -> None:
     train_set, test_set = datasets_for(args)
     classes = int(train_set.y.max()) + 1
     model = MLP([train_set.X.shape[1], args.hidden, args.hidden, classes], backend=args.backend, seed=args.seed)
-    batch = args.batch or len(train_set)
-    loader = data.DataLoader(
-        train_set,
-        batch_size=batch,
-        shuffle=True,
-        seed=args.seed,
-        backend=args.backend,
-        drop_last=args.mode == "graph" and batch < len(train_set),
-    )
+    loader = training_loader(train_set, args)
     console.print(
         f"[bold]minitorch demo[/]: MLP {[train_set.X.shape[1], args.hidden, args.hidden, classes]} "
         f"learns '{args.dataset}' ({len(train_set)} examples) on the [bold]{args.backend}[/] backend, "
@@ -280,7 +282,3 @@ def main(argv: list[str] | None = None) -> int:
         run_tensor_demo(args, console)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
