@@ -1,4 +1,4 @@
-"""What the engine reports as it runs, and recordings of it (DESIGN.md, "Seeing inside").
+"""What the engine reports as it runs, and recordings of it (see ARCHITECTURE.md: events flow one way).
 
 The engine calls `report_*` only when `LISTENERS` is non-empty, so with nobody listening
 reporting costs one truthiness test per op. `record()` adds a listener that keeps every

@@ -190,7 +190,7 @@ def test_notebook_is_stored_clean(notebook: Path) -> None:
 
 
 def test_every_chapter_has_a_lesson() -> None:
-    """DESIGN.md: one lesson notebook per chapter, with the chapter's file name."""
+    """One lesson notebook per chapter, with the chapter's file name."""
     lessons = {notebook.stem for notebook in NOTEBOOKS}
     missing = [chapter.name for chapter in CHAPTERS if chapter.stem not in lessons]
     assert not missing, f"chapters without notebooks/<same name>.ipynb: {missing}"

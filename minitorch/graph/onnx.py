@@ -185,54 +185,69 @@ def to_onnx(
     b = OnnxBuilder(opset)
     names = value_names(graph, b)
     live = reachable(graph, graph.outputs)
-    by_id = graph.by_id()
     if params is not None:
         missing = [n.name for n in graph.params if n.id in live and n.name not in params]
         if missing:
             raise OnnxExportError(f"no value in params for parameter(s) {', '.join(map(repr, missing))}")
-
-    def info(node: Node, value: str) -> onnx.ValueInfoProto:
-        return helper.make_tensor_value_info(value, tensor_type(node.dtype), list(node.shape))
-
     # Creation order (node id) is call order: a traced function's arguments, then parameters
     sources = sorted(
         (n for n in graph.nodes if n.op == "input" or (n.op == "param" and params is None)), key=lambda n: n.id
     )
-    graph_inputs = [info(n, names[n.id]) for n in sources]
     source_ids = {n.id for n in sources}
-    value_infos = []
-    for node in graph.nodes:
-        value = names[node.id]
-        if node.id in source_ids or node.id not in live:
-            continue
-        if node.op in ("param", "const"):
-            array = params[node.name] if node.op == "param" else node.attrs["value"]
-            array = np.asarray(array.numpy() if isinstance(array, Tensor) else array, dtype=node.dtype)
-            if array.size != int(np.prod(node.shape)):
-                raise OnnxExportError(
-                    f"{node.op} {node.name or node.id!r}: value of shape {array.shape}, "
-                    f"but the graph expects {node.shape}"
-                )
-            b.initializers.append(numpy_helper.from_array(array.reshape(node.shape), value))
-        else:
-            inputs = [cast_to(b, names[i], by_id[i].dtype, node.dtype) for i in node.inputs]
-            if node.op == "fused":
-                emit_program(b, node, inputs, value)
-            else:
-                emit(b, node.op, inputs, value, np.dtype(node.dtype), node.attrs)
-            if node.id not in graph.outputs:
-                value_infos.append(info(node, value))
-    graph_outputs = []
-    for k, i in enumerate(graph.outputs):
-        value = names[i]
-        if graph.outputs.index(i) != k or by_id[i].op in ("input", "param", "const"):
-            value = b.node("Identity", [value], b.fresh(f"output_{k}"))  # an output named once
-        graph_outputs.append(info(by_id[i], value))
-    onnx_graph = helper.make_graph(b.nodes, name, graph_inputs, graph_outputs, b.initializers, value_info=value_infos)
+    value_infos = [
+        value_info(node, names[node.id])
+        for node in graph.nodes
+        if node.id in live and node.id not in source_ids and emit_node(b, graph, node, names, params)
+    ]
+    graph_inputs = [value_info(n, names[n.id]) for n in sources]
+    onnx_graph = helper.make_graph(
+        b.nodes, name, graph_inputs, graph_outputs(b, graph, names), b.initializers, value_info=value_infos
+    )
     opsets = [helper.make_opsetid("", opset)]
     return helper.make_model(
         onnx_graph, opset_imports=opsets, producer_name="minitorch", ir_version=helper.find_min_ir_version_for(opsets)
     )
+
+
+def value_info(node: Node, value: str) -> onnx.ValueInfoProto:
+    """The ONNX type and shape of the value `value` computed by `node`."""
+    return helper.make_tensor_value_info(value, tensor_type(node.dtype), list(node.shape))
+
+
+def emit_node(
+    b: OnnxBuilder, graph: Graph, node: Node, names: dict[int, str], params: Mapping[str, Any] | None
+) -> bool:
+    """Write one live, non-source node: an initializer for a param or const, else its ONNX node(s).
+    True when it computed an intermediate value whose type ONNX should be told."""
+    value = names[node.id]
+    if node.op in ("param", "const"):
+        array = params[node.name] if node.op == "param" and params is not None else node.attrs["value"]
+        array = np.asarray(array.numpy() if isinstance(array, Tensor) else array, dtype=node.dtype)
+        if array.size != int(np.prod(node.shape)):
+            raise OnnxExportError(
+                f"{node.op} {node.name or node.id!r}: value of shape {array.shape}, but the graph expects {node.shape}"
+            )
+        b.initializers.append(numpy_helper.from_array(array.reshape(node.shape), value))
+        return False
+    by_id = graph.by_id()
+    inputs = [cast_to(b, names[i], by_id[i].dtype, node.dtype) for i in node.inputs]
+    if node.op == "fused":
+        emit_program(b, node, inputs, value)
+    else:
+        emit(b, node.op, inputs, value, np.dtype(node.dtype), node.attrs)
+    return node.id not in graph.outputs
+
+
+def graph_outputs(b: OnnxBuilder, graph: Graph, names: dict[int, str]) -> list[onnx.ValueInfoProto]:
+    """The graph's outputs; one listed twice, or a source, is renamed through an Identity."""
+    by_id = graph.by_id()
+    outputs = []
+    for k, i in enumerate(graph.outputs):
+        value = names[i]
+        if graph.outputs.index(i) != k or by_id[i].op in ("input", "param", "const"):
+            value = b.node("Identity", [value], b.fresh(f"output_{k}"))  # an output named once
+        outputs.append(value_info(by_id[i], value))
+    return outputs
 
 
 def cast_to(b: OnnxBuilder, value: str, dtype: str, wanted: str) -> str:

@@ -1,4 +1,4 @@
-"""Textual app that steps through a recorded forward and backward pass (DESIGN.md, "Seeing inside").
+"""Textual app that steps through a recorded forward and backward pass (see ARCHITECTURE.md: events flow one way).
 
 from visualizer.tui import run_app
 run_app(GraphModel.from_recording(rec))     # keys: n/p step, f/b phases, x first NaN, q quit
