@@ -171,7 +171,7 @@ class LiveNames(AbstractSet[str]):
         self._names = names
 
     @classmethod
-    def _from_iterable(cls, names: Any) -> frozenset[str]:  # what `|` and `&` return: a snapshot
+    def _from_iterable(cls, names: Any) -> Any:  # what `|` and `&` return: a frozenset snapshot
         return frozenset(names)
 
     def __contains__(self, name: object) -> bool:

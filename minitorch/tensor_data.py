@@ -11,6 +11,7 @@ storage is shared. Broadcasting lines two shapes up from the right: a dimension 
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -197,7 +198,7 @@ class TensorData:
                 raise IndexingError(f"index {idx} out of range for shape {self.shape} (dim {dim})")
         return index_to_position(idx, self.strides)
 
-    def indices(self) -> Iterator[tuple[int, ...]]:
+    def indices(self) -> Iterator[builtins.tuple[int, ...]]:  # `tuple` here is the method below
         """Every index in row-major order."""
         out = np.zeros(self.dims, dtype=np.int64)
         for ordinal in range(self.size):

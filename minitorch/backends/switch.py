@@ -166,21 +166,21 @@ def _add_scalar_functions(module: ModuleType, target: str) -> None:
         setattr(module, f"{p.name}_fn", with_compiled_callees(p.fn, COMPILE_CALLEE[target], compiled))
 
 
-def _compile_for_cpu(fn: FunctionType) -> Any:
+def _compile_for_cpu(fn: Callable[..., Any]) -> Any:
     return numba.njit(inline="always", cache=True)(fn)
 
 
-def _compile_for_gpu(fn: FunctionType) -> Any:
+def _compile_for_gpu(fn: Callable[..., Any]) -> Any:
     from numba import cuda
 
     return cuda.jit(device=True)(fn)
 
 
-COMPILE_CALLEE: dict[str, Callable[[FunctionType], Any]] = {"fast": _compile_for_cpu, "cuda": _compile_for_gpu}
+COMPILE_CALLEE: dict[str, Callable[[Callable[..., Any]], Any]] = {"fast": _compile_for_cpu, "cuda": _compile_for_gpu}
 
 
 def with_compiled_callees(
-    fn: Callable[..., Any], compile_fn: Callable[[FunctionType], Any], compiled: dict[FunctionType, Any]
+    fn: Callable[..., Any], compile_fn: Callable[[Callable[..., Any]], Any], compiled: dict[FunctionType, Any]
 ) -> Callable[..., Any]:
     """`fn`, seeing compiled copies of the plain Python functions it calls.
 

@@ -18,6 +18,7 @@ The pipeline, in order, and why that order:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 
 from ..ir import Graph
 from .algebraic import algebraic_simplification
@@ -42,7 +43,7 @@ PIPELINE = [
 Pass = Callable[[Graph], Graph]
 
 
-def run_passes(graph: Graph, passes: Sequence[Pass] | None = None, keep: set[int] = frozenset()) -> Graph:
+def run_passes(graph: Graph, passes: Sequence[Pass] | None = None, keep: AbstractSet[int] = frozenset()) -> Graph:
     """Apply each pass in order (default: PIPELINE) and check the result.
 
     Values in `keep` (forward values the backward graph reads) are treated as outputs while

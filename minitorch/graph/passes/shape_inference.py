@@ -78,7 +78,7 @@ def check_arguments(node: Node, inputs: list[Node]) -> None:
     if node.op != "fused" and len(inputs) != arity:
         raise IRError(f"{where}: takes {arity} inputs, got {len(inputs)}")
     if node.op == "const":
-        value_shape = np.shape(node.attrs.get("value"))
+        value_shape = np.shape(node.attrs["value"])
         if math.prod(value_shape) != math.prod(node.shape):
             raise IRError(f"{where}: value of shape {value_shape} does not fill shape {tuple(node.shape)}")
     elif node.op in REDUCTIONS:
