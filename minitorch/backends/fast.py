@@ -194,16 +194,14 @@ def reduce_kernel(
     size = len(out)
     n = a_shape[dim]
     step = a_strides[dim]
-    # `out` has size 1 at `dim`: walking its index with a's strides finds each run's start.
+    last = out_shape[-1]
+    # `out` has size 1 at `dim`: reading its index with a's strides finds each run's start.
     for i in prange(size):
-        out_pos = 0
-        a_pos = 0
-        remaining = np.int64(i)
-        for d in range(len(out_shape) - 1, -1, -1):
-            index_d = remaining % out_shape[d]
-            remaining = remaining // out_shape[d]
-            out_pos += index_d * out_strides[d]
-            a_pos += index_d * a_strides[d]
+        element = np.int64(i)  # a prange index may arrive unsigned; keep the math in int64
+        row = element // last
+        column = element - row * last
+        out_pos = row_start(row, out_shape, out_strides) + column * out_strides[-1]
+        a_pos = row_start(row, out_shape, a_strides) + column * a_strides[-1]
         if op == ADD and step == 1:  # a contiguous sum: the vectorised loop
             out[out_pos] = sum_run(a, a_pos, n, out[out_pos])
         else:
