@@ -71,6 +71,8 @@ class GradeReport:
     tasks: list[TaskResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    seed: int = 0  # of every test's random numbers and Hypothesis
+    left_behind: list[str] = field(default_factory=list)  # processes killed, files deleted
 
     @property
     def ok(self) -> bool:
@@ -89,7 +91,9 @@ class GradeReport:
 
     def summary(self) -> str:
         score = f"Score: {self.score:.4g} / {self.max_score:g}"
-        lines = [f"{score} ({len(self.tasks)} tasks, {self.seconds:.1f} s)."]
+        lines = [f"{score} ({len(self.tasks)} tasks, {self.seconds:.1f} s, seed {self.seed})."]
+        if self.left_behind:
+            lines.append(f"Cleaned up after the tests: {len(self.left_behind)} processes or files.")
         lines += [f"Grader error: {error}" for error in self.errors]
         return "\n".join(lines)
 
