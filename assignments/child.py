@@ -83,6 +83,7 @@ class Child:
         sandbox: Sandbox | None = None,
         seed: int = 0,
         test_dirs: Iterable[Path] = (),
+        max_examples: int = 0,
     ) -> None:
         self.workspace = workspace
         self.sandbox = sandbox or Sandbox()
@@ -100,6 +101,7 @@ class Child:
             packages=",".join(packages),
             shrink=str(int(shrink)),
             seed=str(seed),
+            max_examples=str(max_examples),
             tests=",".join(str(Path(d).resolve()) for d in test_dirs),
             code=",".join(str((workspace / p).resolve()) for p in packages),
         )

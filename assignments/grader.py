@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .child import GraderError, install_plugin
 from .report import GradeReport, TaskResult, write_results_json
-from .runner import Collection, Outcome, Settings, TestRun, collect
+from .runner import Collection, Outcome, Settings, TestRun, collect, fingerprint
 from .sandbox import Limits, make_sandbox, protect, python_folders, reference_copies
 from .student import stub_regions
 from .tasklist import REPO_ROOT, Task, TaskList, TaskListError, load_task_list
@@ -56,20 +56,24 @@ def grade(
     python: str = sys.executable,
     seed: int = 0,
     limits: Limits | None = None,
+    max_examples: int = 0,
+    extra_tests: Path | None = None,
 ) -> GradeReport:
     """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
 
     `tasks` limits grading to these task ids; the timeouts are in seconds; `shrink` lets
     Hypothesis minimise failing examples (slow); `fail_fast` stops each task at its first
     failing test (quick checks only: the unrun tests count as failed); `seed` seeds every
-    test's random numbers and Hypothesis; `limits` bound the student's process. Never raises
+    test's random numbers and Hypothesis; `limits` bound the student's process; `max_examples`
+    (if not 0) caps Hypothesis's examples per test; `extra_tests`: a folder of the instructor's
+    tests (hidden from students) graded with the reference's, as tests/extra/. Never raises
     for a grader error: the report's `errors` says what went wrong, and results.json is written.
     """
     report = GradeReport(Path(student_dir).resolve(), Path(reference_dir).resolve(), seed=seed)
-    settings = Settings(timeout_test, timeout_task, timeout_collect, shrink, fail_fast, python, seed)
+    settings = Settings(timeout_test, timeout_task, timeout_collect, shrink, fail_fast, python, seed, max_examples)
     start = time.monotonic()
     try:
-        _grade(report, None if tasks is None else list(tasks), settings, limits or Limits())
+        _grade(report, None if tasks is None else list(tasks), settings, limits or Limits(), extra_tests)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
     except Exception:  # a grader bug: keep its traceback for whoever fixes it
@@ -80,7 +84,18 @@ def grade(
     return report
 
 
-def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings, limits: Limits) -> None:
+SELF_CHECK_NOTE = (
+    "Self-check: this checkout grades itself, so there are no reference values to compare with and "
+    "the tests' own verdicts count; the official grading also compares your values with the reference's."
+)
+# The reference's values, by (reference, tests, settings): the leave-one-out check grades many
+# trees against one reference in one process.
+_EXPECTED: dict[tuple, dict[str, Outcome]] = {}
+
+
+def _grade(
+    report: GradeReport, task_ids: list[str] | None, settings: Settings, limits: Limits, extra: Path | None
+) -> None:
     task_list = load_task_list(report.reference_dir)
     selected = task_list.tasks if task_ids is None else tuple(task_list.get(i) for i in task_ids)
     report.tasks = [TaskResult(task) for task in selected]
@@ -105,7 +120,7 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings, 
 
         # 1. The reference's tests, by task, collected on the reference's own code.
         reference_dir, student_dir = report.reference_dir, report.student_dir
-        reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference")
+        reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference", extra)
         collection = collect(reference, plugin_dir, packages, settings)
         report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
         tests = tests_by_task(collection, selected)
@@ -121,8 +136,13 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings, 
         # 2. The reference's values. 3. The student's, in the sandbox. 4. Compare them.
         protected = task_list.reference_paths
         order = list(tasks_of)
-        expected = TestRun(reference, plugin_dir, order, tasks_of, packages, settings, protected).run()
-        workspace = build_workspace(student_dir, reference_dir, task_list, root / "student")
+        names = [*task_list.code_dirs, *protected]
+        key = (str(fingerprint(reference, names)), tuple(order), settings)
+        if report.self_check:  # no reference to compare with: the tests' own verdicts
+            report.notes.append(SELF_CHECK_NOTE)
+        elif key not in _EXPECTED:
+            _EXPECTED[key] = TestRun(reference, plugin_dir, order, tasks_of, packages, settings, protected).run()
+        workspace = build_workspace(student_dir, reference_dir, task_list, root / "student", extra)
         sandbox.own(workspace, recursive=False)  # the reference's tests stay root's, read-only
         for name in task_list.code_dirs:
             if (workspace / name).exists():
@@ -130,7 +150,10 @@ def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings, 
         student = TestRun(workspace, plugin_dir, order, tasks_of, packages, settings, protected, sandbox)
         got = student.run()
         report.left_behind = student.left_behind
-        decided = {nodeid: decide(expected[nodeid], got[nodeid]) for nodeid in tasks_of}
+        if report.self_check:
+            decided = got
+        else:
+            decided = {nodeid: decide(_EXPECTED[key][nodeid], got[nodeid]) for nodeid in tasks_of}
         report.errors += sorted({o.message for o in decided.values() if o.message.startswith("grader problem")})
         for result in report.tasks:
             if result.error is None:
@@ -177,8 +200,11 @@ def _packages(reference: Path, task_list: TaskList) -> list[str]:
     return [name for name in task_list.code_dirs if "/" not in name and (reference / name).is_dir()]
 
 
-def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest: Path) -> Path:
-    """Make `dest`: the code directories of `code_from`, the reference paths of `reference`.
+def build_workspace(
+    code_from: Path, reference: Path, task_list: TaskList, dest: Path, extra_tests: Path | None = None
+) -> Path:
+    """Make `dest`: the code directories of `code_from`, the reference paths of `reference`,
+    and the instructor's `extra_tests` as tests/extra/.
 
     A code file of the reference that `code_from` lacks is taken from the reference with its
     marked regions stubbed, so a missing file fails exactly the tasks whose code it holds.
@@ -204,6 +230,9 @@ def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
         _readable(dest / name)  # the reference's copy may be root's only while grading runs
+    if extra_tests is not None:
+        shutil.copytree(extra_tests, dest / "tests" / "extra", ignore=_IGNORE)
+        _readable(dest / "tests" / "extra")
     return dest
 
 

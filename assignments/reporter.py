@@ -21,6 +21,8 @@ Settings come from environment variables, read and removed when pytest loads the
 
 * MINITORCH_GRADER_SEED: the seed of Python's, numpy's and Hypothesis's random numbers, set
   before every test, so that the student's and the reference's processes see the same inputs.
+* MINITORCH_GRADER_MAX_EXAMPLES: if set and not 0, Hypothesis tries at most this many examples
+  per test (the leave-one-out course check uses a small number).
 * MINITORCH_GRADER_TESTS: comma-separated directories of test code; MINITORCH_GRADER_CODE:
   comma-separated directories of graded code. Every call from the first into the second is a
   *value*: the function's name and what it returned (or the type of error it raised), in a
@@ -50,6 +52,7 @@ _PLAN_FILE = os.environ.pop("MINITORCH_GRADER_PLAN", "")
 _PACKAGES = [p for p in os.environ.pop("MINITORCH_GRADER_PACKAGES", "").split(",") if p]
 _SHRINK = os.environ.pop("MINITORCH_GRADER_SHRINK", "1") != "0"
 _SEED = int(os.environ.pop("MINITORCH_GRADER_SEED", "0"))
+_MAX_EXAMPLES = int(os.environ.pop("MINITORCH_GRADER_MAX_EXAMPLES", "0") or 0)
 _TEST_DIRS = tuple(d.rstrip("/") + "/" for d in os.environ.pop("MINITORCH_GRADER_TESTS", "").split(",") if d)
 _CODE_DIRS = tuple(d.rstrip("/") + "/" for d in os.environ.pop("MINITORCH_GRADER_CODE", "").split(",") if d)
 _MAX_MESSAGE = 4000  # characters of a failure message worth sending
@@ -205,13 +208,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
     hypothesis.core.global_force_seed = _SEED  # what --hypothesis-seed does
     current = hypothesis.settings.default
-    if _SHRINK:
-        hypothesis.settings.register_profile("minitorch-grader", parent=current, database=None)
-        hypothesis.settings.load_profile("minitorch-grader")
-        return
-    skip = {hypothesis.Phase.shrink, hypothesis.Phase.explain}
+    skip = set() if _SHRINK else {hypothesis.Phase.shrink, hypothesis.Phase.explain}
     phases = [phase for phase in current.phases if phase not in skip]
-    hypothesis.settings.register_profile("minitorch-grader", parent=current, phases=phases, database=None)
+    examples = min(current.max_examples, _MAX_EXAMPLES) if _MAX_EXAMPLES else current.max_examples
+    hypothesis.settings.register_profile(
+        "minitorch-grader", parent=current, phases=phases, database=None, max_examples=examples
+    )
     hypothesis.settings.load_profile("minitorch-grader")
 
 

@@ -62,6 +62,7 @@ class Settings:
     fail_fast: bool = False
     python: str = sys.executable
     seed: int = 0  # of random, numpy.random and Hypothesis, in every test process
+    max_examples: int = 0  # if not 0, at most this many Hypothesis examples per test
 
 
 def _seconds(value: float) -> str:
@@ -241,6 +242,7 @@ class TestRun:
             self.sandbox,
             self.settings.seed,
             self.test_dirs,
+            self.settings.max_examples,
         )
         try:
             return self._follow(child, pending)

@@ -19,6 +19,7 @@ TASKS_FILE = Path("assignments") / "tasks.toml"
 DEFAULT_CODE_DIRS = ("minitorch", "visualizer")
 DEFAULT_REFERENCE_PATHS = ("tests", "pyproject.toml", "assignments")
 
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 _TASK_ID = re.compile(r"\d+\.\d+")
 _MARKER = re.compile(r"(?:ASSIGN|task)(\d+)_(\d+)")
 
@@ -53,6 +54,8 @@ class Task:
     title: str
     points: float
     chapter: str = ""
+    #: Gradescope visibility of the task's result: visible, after_due_date, after_published, hidden.
+    visibility: str = "visible"
 
     @property
     def source_marker(self) -> str:
@@ -116,7 +119,10 @@ def _parse_task(path: Path, number: int, entry: dict) -> Task:
         raise TaskListError(f"{where} ({task_id}): title must be a non-empty string")
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
         raise TaskListError(f"{where} ({task_id}): points must be a number >= 0, got {points!r}")
-    return Task(task_id, title, points, str(entry.get("chapter", "")))
+    visibility = entry.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise TaskListError(f"{where} ({task_id}): visibility must be one of {', '.join(VISIBILITIES)}")
+    return Task(task_id, title, points, str(entry.get("chapter", "")), visibility)
 
 
 def _names(path: Path, data: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
