@@ -1,4 +1,4 @@
-"""Command line: `python -m assignments {tasks,student,grade,course-check} ...` (see --help)."""
+"""Command line: `python -m assignments {tasks,student,grade,gradescope,course-check} ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     grader.set_defaults(command=_grade)
 
+    bundle = commands.add_parser("gradescope", help="write a ready Gradescope autograder zip")
+    bundle.add_argument("out", type=Path, metavar="OUT.zip")
+    bundle.add_argument("--repo", type=Path, default=REPO_ROOT, help="reference repository (default: ours)")
+    bundle.add_argument("--hidden-tests", type=Path, default=None, metavar="DIR", help="the instructor's hidden tests")
+    bundle.set_defaults(command=_gradescope)
+
     check = commands.add_parser("course-check", help="leave each task out in turn: exactly that task must fail")
     check.add_argument("--task", action="append", dest="tasks", metavar="ID", help="check only this task")
     check.add_argument("--max-examples", type=int, default=5, metavar="N", help="Hypothesis examples per test")
@@ -148,6 +154,13 @@ def _grade(args: argparse.Namespace) -> int:
     print_report(report)
     print(f"Wrote {args.json_path}")
     return 0 if report.ok else 1
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from .gradescope import build_bundle
+
+    print(f"Wrote {build_bundle(args.out, args.repo, args.hidden_tests)}")
+    return 0
 
 
 def _course_check(args: argparse.Namespace) -> int:

@@ -94,3 +94,29 @@ def test_unreleased_module_stubs_say_so(reference: Path, tmp_path: Path, modules
     text = (tmp_path / "out" / "toypkg" / "ops.py").read_text()
     assert "Task 0.1: Add (released with module 0)" in text
     assert "Task 0.1" not in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_gradescope_bundle_grades_like_gradescope(reference: Path, tmp_path: Path) -> None:
+    """Unpack the autograder under a temporary root laid out like /autograder, put a submission
+    in submission/, run run_autograder, and read results/results.json."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from assignments.gradescope import build_bundle, unpack
+
+    bundle = build_bundle(tmp_path / "autograder.zip", reference)
+    names = zipfile.ZipFile(bundle).namelist()
+    assert {"setup.sh", "run_autograder", "requirements.txt", "assignments/grader.py", "toypkg/ops.py"} <= set(names)
+    requirements = zipfile.ZipFile(bundle).read("requirements.txt").decode()
+    assert "pytest==" in requirements and "minitorch" not in requirements.lower()
+
+    root = unpack(bundle, tmp_path / "autograder")
+    write_package(root / "submission", mul="return 1")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "MINITORCH_GRADER_PYTHON": sys.executable}
+    done = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 10
+    assert [t["score"] for t in results["tests"]] == [10, 0]
