@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .child import GraderError, install_plugin
 from .report import GradeReport, TaskResult, write_results_json
+from .rules import Shortcuts, shortcut_violations
 from .runner import Collection, Outcome, Settings, TestRun, collect, fingerprint
 from .sandbox import Limits, make_sandbox, protect, python_folders, reference_copies
 from .student import stub_regions
@@ -107,6 +108,14 @@ def _grade(
         for result in report.tasks:
             result.error = refusal
         return
+    shortcuts = Shortcuts(**dict(task_list.shortcuts))
+    for result in report.tasks:
+        found = shortcut_violations([report.student_dir / n for n in task_list.code_dirs], result.task.id, shortcuts)
+        if found:
+            result.error = (
+                f"no shortcuts: task {result.task.id} may not use {', '.join(shortcuts.forbidden)} "
+                f"(except {', '.join(shortcuts.allowed) or 'nothing'}); found " + "; ".join(found[:5])
+            )
     packages = _packages(report.reference_dir, task_list)
     sandbox = make_sandbox(limits)
     hidden = reference_copies(report.reference_dir, packages)
@@ -125,7 +134,7 @@ def _grade(
         report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
         tests = tests_by_task(collection, selected)
         for result in report.tasks:
-            if not tests[result.task.id]:
+            if not tests[result.task.id] and result.error is None:
                 result.error = f"no tests collected with marker {result.task.pytest_marker}"
                 report.errors.append(f"task {result.task.id}: {result.error}")
         tasks_of: dict[str, list[str]] = {}  # node id -> its tasks; ordered by task

@@ -75,6 +75,8 @@ class TaskList:
     code_dirs: tuple[str, ...] = DEFAULT_CODE_DIRS
     #: Paths `grade` takes from the reference repository (tests, pytest config, task list).
     reference_paths: tuple[str, ...] = DEFAULT_REFERENCE_PATHS
+    #: [shortcuts]: {"tasks": [...], "forbidden": [...], "allowed": [...]} (see rules.py).
+    shortcuts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def ids(self) -> list[str]:
@@ -106,7 +108,12 @@ def load_task_list(repo: Path = REPO_ROOT) -> TaskList:
     reference_paths = _names(path, data, "reference_paths", DEFAULT_REFERENCE_PATHS)
     if set(code_dirs) & set(reference_paths):
         raise TaskListError(f"{path}: a path cannot be both student code and reference")
-    return TaskList(tasks, code_dirs, reference_paths)
+    shortcuts = data.get("shortcuts", {})
+    if not isinstance(shortcuts, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in shortcuts.values()
+    ):
+        raise TaskListError(f"{path}: [shortcuts] holds lists of strings (tasks, forbidden, allowed)")
+    return TaskList(tasks, code_dirs, reference_paths, tuple((k, tuple(v)) for k, v in shortcuts.items()))
 
 
 def _parse_task(path: Path, number: int, entry: dict) -> Task:

@@ -120,3 +120,15 @@ def test_gradescope_bundle_grades_like_gradescope(reference: Path, tmp_path: Pat
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 10
     assert [t["score"] for t in results["tests"]] == [10, 0]
+
+
+def test_no_shortcuts_rule_scores_the_task_zero(reference: Path, tmp_path: Path) -> None:
+    tasks = reference / "assignments" / "tasks.toml"
+    rules = '[shortcuts]\ntasks = ["0.2"]\nforbidden = ["numpy", "@"]\nallowed = ["numpy.zeros"]\n\n'
+    tasks.write_text(tasks.read_text().replace("[[task]]", rules + "[[task]]", 1))
+    student = write_package(tmp_path / "student", mul="import numpy as xp\nreturn int(xp.multiply(a, b))")
+    report = run_grade(reference, student)
+    assert report.task("0.1").score == 10 and report.task("0.2").score == 0
+    assert "no shortcuts" in report.task("0.2").output() and "xp.multiply" in report.task("0.2").output()
+    allowed = write_package(tmp_path / "allowed", mul="import numpy as np\nnp.zeros(1)\nreturn a * b")
+    assert run_grade(reference, allowed).task("0.2").score == 6
