@@ -89,8 +89,9 @@ SELF_CHECK_NOTE = (
     "Self-check: this checkout grades itself, so there are no reference values to compare with and "
     "the tests' own verdicts count; the official grading also compares your values with the reference's."
 )
-# The reference's values, by (reference, tests, settings): the leave-one-out check grades many
-# trees against one reference in one process.
+# The reference's tests and values, by (its content, tests, settings): the leave-one-out check
+# (and a test suite) grades many trees against one reference in one process.
+_COLLECTED: dict[tuple, Collection] = {}
 _EXPECTED: dict[tuple, dict[str, Outcome]] = {}
 
 
@@ -130,7 +131,11 @@ def _grade(
         # 1. The reference's tests, by task, collected on the reference's own code.
         reference_dir, student_dir = report.reference_dir, report.student_dir
         reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference", extra)
-        collection = collect(reference, plugin_dir, packages, settings)
+        names = [*task_list.code_dirs, *task_list.reference_paths]
+        content = str(sorted(fingerprint(reference, names).items()))  # the same reference: the same tests
+        if (content, settings) not in _COLLECTED:
+            _COLLECTED[content, settings] = collect(reference, plugin_dir, packages, settings)
+        collection = _COLLECTED[content, settings]
         report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
         tests = tests_by_task(collection, selected)
         for result in report.tasks:
@@ -145,8 +150,7 @@ def _grade(
         # 2. The reference's values. 3. The student's, in the sandbox. 4. Compare them.
         protected = task_list.reference_paths
         order = list(tasks_of)
-        names = [*task_list.code_dirs, *protected]
-        key = (str(fingerprint(reference, names)), tuple(order), settings)
+        key = (content, tuple(order), settings)
         if report.self_check:  # no reference to compare with: the tests' own verdicts
             report.notes.append(SELF_CHECK_NOTE)
         elif key not in _EXPECTED:
