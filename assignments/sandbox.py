@@ -105,11 +105,9 @@ class Sandbox:
     def clean_up(self, keep: Path) -> list[str]:
         """Kill what the test process left running; delete what it left outside `keep` (the
         grading folder). Returns a line per thing found, for the report."""
-        found = kill_orphans(set())
-        if self.uid is not None:
-            found += kill_user(self.uid, self.gid or 0)
-            found += remove_files_of(self.uid, SHARED_TMP, keep)
-        return found
+        if self.uid is None:  # no user of its own: what it left are orphans re-parented to us
+            return kill_orphans(set())
+        return kill_user(self.uid, self.gid or 0) + remove_files_of(self.uid, SHARED_TMP, keep)
 
 
 def make_sandbox(limits: Limits | None = None, user: str = SANDBOX_USER) -> Sandbox:
