@@ -120,7 +120,6 @@ class Child:
         ]
         command = [python, "-I", "-S", "-c", _bootstrap([str(workspace), str(plugin_dir)], pytest_args)]
         self.log = tempfile.TemporaryFile()  # closed by close()
-        self._lock = self.sandbox.lock()  # released by close(), after the clean-up
         try:
             self.process = subprocess.Popen(
                 command,
@@ -136,8 +135,6 @@ class Child:
         except OSError:
             os.close(self._fd)
             self.log.close()
-            if self._lock is not None:
-                os.close(self._lock)
             raise
         finally:
             os.close(write_fd)  # only the child writes
@@ -214,8 +211,6 @@ class Child:
         """Kill the child, then whatever it left running or wrote outside its workspace."""
         self.kill()
         self.left_behind = self.sandbox.clean_up(keep=self.workspace.parent)
-        if self._lock is not None:
-            os.close(self._lock)  # another grading may now run code as the sandbox user
         os.close(self._fd)
         self.log.close()
 

@@ -121,6 +121,7 @@ def _grade(
     sandbox = make_sandbox(limits)
     hidden = reference_copies(report.reference_dir, packages)
     with (
+        sandbox.exclusive(),  # gradings as root take turns: permissions, the sandbox user
         tempfile.TemporaryDirectory(prefix="minitorch-grade-") as temporary,
         protect(hidden, python_folders(settings.python)),
     ):

@@ -102,6 +102,16 @@ class Sandbox:
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold `lock()` for the duration of a grading (nothing to hold without a user)."""
+        fd = self.lock()
+        try:
+            yield
+        finally:
+            if fd is not None:
+                os.close(fd)
+
     def own(self, path: Path, recursive: bool = True) -> None:
         """Give `path` (and, if `recursive`, everything under it) to the sandbox user."""
         if self.uid is None or self.gid is None:
