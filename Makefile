@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint student clean
+.PHONY: setup demo test lint student clean course-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Leave-one-out: for every task, the reference with only that task stubbed fails exactly that task.
+course-check: setup
+	$(BIN)/python -m assignments course-check --max-examples 5
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,10 +1,13 @@
 """Assignment machinery: the task list, the student version of the repository, and the grader.
 
-    python -m assignments tasks              # list the tasks
-    python -m assignments student OUT_DIR    # write the student version (solutions stubbed)
-    python -m assignments grade [DIR]        # grade a checkout against the reference tests
+    python -m assignments tasks                      # list the tasks
+    python -m assignments student OUT_DIR [--modules 0,1]   # the student version (solutions stubbed)
+    python -m assignments grade [DIR] [--extra-tests D]     # grade a checkout by its values
+    python -m assignments gradescope OUT.zip         # a ready Gradescope autograder
+    python -m assignments course-check               # leave-one-out: are the tasks independent?
 
-The same from Python: `load_task_list`, `make_student_version`, `grade`.
+The same from Python: `load_task_list`, `make_student_version`, `grade`. The instructor guide
+(chapters/instructor-guide.md) explains grading and its threat model.
 """
 
 from .child import GraderError

@@ -1,4 +1,4 @@
-"""Command line: `python -m assignments {tasks,student,grade} ...` (see --help)."""
+"""Command line: `python -m assignments {tasks,student,grade,gradescope,course-check} ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     student = commands.add_parser("student", help="write the student version of the repository")
     student.add_argument("out", type=Path, metavar="OUT_DIR", help="output (absent or empty)")
     student.add_argument("--repo", type=Path, default=REPO_ROOT, help="repository (default: ours)")
+    student.add_argument(
+        "--modules",
+        type=lambda text: [int(m) for m in text.split(",")],
+        default=None,
+        metavar="M,N",
+        help="release only these modules (e.g. 0,1): the README lists their tasks; later ones say they come later",
+    )
     student.set_defaults(command=_student)
 
     grader = commands.add_parser("grade", help="grade a checkout with the reference tests")
@@ -74,7 +81,29 @@ def _parser() -> argparse.ArgumentParser:
     grader.add_argument(
         "--reference", type=Path, default=REPO_ROOT, help="reference repository whose tests grade (default: this one)"
     )
+    grader.add_argument("--seed", type=int, default=0, help="seed of every test's random inputs (default: 0)")
+    grader.add_argument(
+        "--extra-tests",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder of the instructor's own (hidden) tests, graded with the reference's",
+    )
+    grader.add_argument(
+        "--max-examples", type=int, default=0, metavar="N", help="at most N Hypothesis examples per test"
+    )
     grader.set_defaults(command=_grade)
+
+    bundle = commands.add_parser("gradescope", help="write a ready Gradescope autograder zip")
+    bundle.add_argument("out", type=Path, metavar="OUT.zip")
+    bundle.add_argument("--repo", type=Path, default=REPO_ROOT, help="reference repository (default: ours)")
+    bundle.add_argument("--hidden-tests", type=Path, default=None, metavar="DIR", help="the instructor's hidden tests")
+    bundle.set_defaults(command=_gradescope)
+
+    check = commands.add_parser("course-check", help="leave each task out in turn: exactly that task must fail")
+    check.add_argument("--task", action="append", dest="tasks", metavar="ID", help="check only this task")
+    check.add_argument("--max-examples", type=int, default=5, metavar="N", help="Hypothesis examples per test")
+    check.set_defaults(command=_course_check)
     return parser
 
 
@@ -97,7 +126,7 @@ def _tasks(args: argparse.Namespace) -> int:
 
 def _student(args: argparse.Namespace) -> int:
     try:
-        build = build_student_version(args.repo, args.out)
+        build = build_student_version(args.repo, args.out, modules=args.modules)
     except StudentVersionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -118,10 +147,32 @@ def _grade(args: argparse.Namespace) -> int:
         json_path=args.json_path,
         shrink=args.shrink,
         fail_fast=args.fail_fast,
+        seed=args.seed,
+        extra_tests=args.extra_tests,
+        max_examples=args.max_examples,
     )
     print_report(report)
     print(f"Wrote {args.json_path}")
     return 0 if report.ok else 1
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from .gradescope import build_bundle
+
+    print(f"Wrote {build_bundle(args.out, args.repo, args.hidden_tests)}")
+    return 0
+
+
+def _course_check(args: argparse.Namespace) -> int:
+    from .course_check import course_check
+
+    results = course_check(tasks=args.tasks, max_examples=args.max_examples)
+    failed = [result.task_id for result in results if not result.ok]
+    print(
+        f"{len(results) - len(failed)}/{len(results)} tasks independent"
+        + (f"; not: {', '.join(failed)}" if failed else "")
+    )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,25 +1,30 @@
 """One pytest child process, and the pipe on which its plugin (reporter.py) reports.
 
-The child runs `python -m pytest -p <reporter>` in a workspace, in a process group of its
-own (so that killing it kills whatever it started). Its stdout and stderr go to a temporary
-file that is read only to explain crashes; records come from the pipe and count only if they
+The child runs pytest with the reporter plugin in a workspace, in a session of its own, as
+the sandbox's user and within its limits (sandbox.py). Python starts isolated (`-I -S`): no
+PYTHONPATH, no site hooks, so no installed or editable copy of a graded package can stand in
+for a file the workspace lacks; its path is the workspace, the plugin, the standard library
+and the site-packages folders, in that order. Its stdout and stderr go to a temporary file
+that is read only to explain crashes; records come from the pipe and count only if they
 carry this child's random token.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
 import select
 import signal
+import site
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
+
+from .sandbox import Sandbox
 
 PLUGIN = "_minitorch_grader_reporter"  # module name of reporter.py inside the child
 _PLUGIN_SOURCE = Path(__file__).with_name("reporter.py")
@@ -37,27 +42,27 @@ def install_plugin(folder: Path) -> Path:
     return folder
 
 
-def _find_prctl() -> Callable[..., int] | None:
-    try:
-        return ctypes.CDLL(None).prctl if sys.platform == "linux" else None
-    except (OSError, AttributeError):
-        return None
+def _site_packages() -> list[str]:
+    """Where the grader's Python finds third-party packages (pytest, numpy, ...)."""
+    folders = site.getsitepackages() if hasattr(site, "getsitepackages") else []
+    return [folder for folder in folders if os.path.isdir(folder)]
 
 
-_PRCTL = _find_prctl()  # looked up here: the forked child should only call it
-
-
-def _die_with_parent() -> None:
-    """Linux: the child is killed if the grader dies, so no test run outlives it."""
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+def _bootstrap(front: list[str], args: list[str]) -> str:
+    """The `-c` program of an isolated child: set the import path, then run pytest."""
+    return (
+        f"import sys; sys.path[:0] = {front!r}; sys.path += {_site_packages()!r}; "
+        f"import pytest; sys.exit(pytest.main({args!r}))"
+    )
 
 
 def _child_environment(workspace: Path, plugin_dir: Path, **settings: str) -> dict[str, str]:
     """Our environment without pytest/Python settings; the workspace first on the path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(workspace), str(plugin_dir)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["HOME"] = str(workspace)
+    env["TMPDIR"] = str(workspace / ".tmp")
+    env["NUMBA_CACHE_DIR"] = str(workspace / ".tmp" / "numba")
     env.update({f"MINITORCH_GRADER_{key.upper()}": value for key, value in settings.items()})
     return env
 
@@ -75,8 +80,15 @@ class Child:
         plan_file: Path | None = None,
         python: str = sys.executable,
         shrink: bool = True,
+        sandbox: Sandbox | None = None,
+        seed: int = 0,
+        test_dirs: Iterable[Path] = (),
+        max_examples: int = 0,
     ) -> None:
         self.workspace = workspace
+        self.sandbox = sandbox or Sandbox()
+        self.left_behind: list[str] = []  # what clean-up found after the child ended
+        packages = list(packages)
         self.token = secrets.token_hex(16)
         self._fd, write_fd = os.pipe()
         env = _child_environment(
@@ -88,11 +100,14 @@ class Child:
             plan=str(plan_file or ""),
             packages=",".join(packages),
             shrink=str(int(shrink)),
+            seed=str(seed),
+            max_examples=str(max_examples),
+            tests=",".join(str(Path(d).resolve()) for d in test_dirs),
+            code=",".join(str((workspace / p).resolve()) for p in packages),
         )
-        command = [
-            python,
-            "-m",
-            "pytest",
+        (workspace / ".tmp").mkdir(exist_ok=True)
+        self.sandbox.own(workspace / ".tmp")
+        pytest_args = [
             "-p",
             PLUGIN,
             "-p",
@@ -103,6 +118,7 @@ class Child:
             "-q",
             *args,
         ]
+        command = [python, "-I", "-S", "-c", _bootstrap([str(workspace), str(plugin_dir)], pytest_args)]
         self.log = tempfile.TemporaryFile()  # closed by close()
         try:
             self.process = subprocess.Popen(
@@ -114,8 +130,8 @@ class Child:
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,),
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )  # one prctl call, no locks
+                preexec_fn=self.sandbox.preexec(),
+            )  # setrlimit, set*id and prctl calls only: no locks
         except OSError:
             os.close(self._fd)
             self.log.close()
@@ -192,7 +208,9 @@ class Child:
         self.process.wait()
 
     def close(self) -> None:
+        """Kill the child, then whatever it left running or wrote outside its workspace."""
         self.kill()
+        self.left_behind = self.sandbox.clean_up(keep=self.workspace.parent)
         os.close(self._fd)
         self.log.close()
 
@@ -202,9 +220,11 @@ class Child:
         if code >= 0:
             return f"exit code {code}"
         try:
-            return f"signal {signal.Signals(-code).name}"
+            name = signal.Signals(-code).name
         except ValueError:
             return f"signal {-code}"
+        why = self.sandbox.limits.describe_signal(name)
+        return f"signal {name}: {why}" if why else f"signal {name}"
 
     def output_tail(self, chars: int = 1500) -> str:
         """What the child printed last; for a fatal error such as a segfault, the start of

@@ -2,11 +2,15 @@
 
 1. Collect the reference's tests (in a child process, on the reference's own code) and group
    them by task marker. A task without tests is a grader error, never a pass.
-2. Build a workspace: the student's code directories (tasks.toml's `code_dirs`) plus the
-   reference's tests, pytest config and task list (`reference_paths`). The student's tests
-   and conftest are never used.
-3. Run the tests there in a child process (see runner.py), with time limits, and score from
-   the outcomes the child reported over its pipe: each test is worth points / tests of a task.
+2. Run them on the reference's code in a reference child: the *values* each test got from the
+   graded code (reporter.py).
+3. Build the student's workspace: the student's code directories (tasks.toml's `code_dirs`; a
+   file the submission lacks becomes the reference's file with its regions stubbed; symlinks
+   are refused) plus the reference's tests, pytest config and task list. Run the same tests
+   there, with the same seeds, in a sandboxed child (sandbox.py).
+4. Decide here, in the grader's process, which never imports the student's code: a test
+   passes only if it passed in both children *and* the student's values agree with the
+   reference's (values.py). Each test is worth points / tests of its task.
 
 The reference is the repository this package belongs to. `python -m` imports it from the
 current directory first, so official grading runs from the reference checkout:
@@ -15,18 +19,23 @@ current directory first, so official grading runs from the reference checkout:
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .child import GraderError, install_plugin
 from .report import GradeReport, TaskResult, write_results_json
-from .runner import Collection, Settings, TestRun, collect
+from .rules import Shortcuts, shortcut_violations
+from .runner import Collection, Outcome, Settings, TestRun, collect, fingerprint
+from .sandbox import Limits, make_sandbox, protect, python_folders, reference_copies
+from .student import stub_regions
 from .tasklist import REPO_ROOT, Task, TaskList, TaskListError, load_task_list
+from .values import difference
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
 
@@ -46,19 +55,26 @@ def grade(
     shrink: bool = False,
     fail_fast: bool = False,
     python: str = sys.executable,
+    seed: int = 0,
+    limits: Limits | None = None,
+    max_examples: int = 0,
+    extra_tests: Path | None = None,
 ) -> GradeReport:
     """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
 
     `tasks` limits grading to these task ids; the timeouts are in seconds; `shrink` lets
     Hypothesis minimise failing examples (slow); `fail_fast` stops each task at its first
-    failing test (quick checks only: the unrun tests count as failed). Never raises for a
-    grader error: the report's `errors` says what went wrong, and results.json is written.
+    failing test (quick checks only: the unrun tests count as failed); `seed` seeds every
+    test's random numbers and Hypothesis; `limits` bound the student's process; `max_examples`
+    (if not 0) caps Hypothesis's examples per test; `extra_tests`: a folder of the instructor's
+    tests (hidden from students) graded with the reference's, as tests/extra/. Never raises
+    for a grader error: the report's `errors` says what went wrong, and results.json is written.
     """
-    report = GradeReport(Path(student_dir).resolve(), Path(reference_dir).resolve())
-    settings = Settings(timeout_test, timeout_task, timeout_collect, shrink, fail_fast, python)
+    report = GradeReport(Path(student_dir).resolve(), Path(reference_dir).resolve(), seed=seed)
+    settings = Settings(timeout_test, timeout_task, timeout_collect, shrink, fail_fast, python, seed, max_examples)
     start = time.monotonic()
     try:
-        _grade(report, None if tasks is None else list(tasks), settings)
+        _grade(report, None if tasks is None else list(tasks), settings, limits or Limits(), extra_tests)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
     except Exception:  # a grader bug: keep its traceback for whoever fixes it
@@ -69,40 +85,120 @@ def grade(
     return report
 
 
-def _grade(report: GradeReport, task_ids: list[str] | None, settings: Settings) -> None:
+SELF_CHECK_NOTE = (
+    "Self-check: this checkout grades itself, so there are no reference values to compare with and "
+    "the tests' own verdicts count; the official grading also compares your values with the reference's."
+)
+# The reference's tests and values, by (its content, tests, settings): the leave-one-out check
+# (and a test suite) grades many trees against one reference in one process.
+_COLLECTED: dict[tuple, Collection] = {}
+_EXPECTED: dict[tuple, dict[str, Outcome]] = {}
+
+
+def _grade(
+    report: GradeReport, task_ids: list[str] | None, settings: Settings, limits: Limits, extra: Path | None
+) -> None:
     task_list = load_task_list(report.reference_dir)
     selected = task_list.tasks if task_ids is None else tuple(task_list.get(i) for i in task_ids)
     report.tasks = [TaskResult(task) for task in selected]
     if not report.student_dir.is_dir():
         raise GraderError(f"{report.student_dir} is not a directory")
+    links = symlinks(report.student_dir, task_list)
+    if links:
+        refusal = "symlinks are not accepted in a submission; replace them by the files: " + ", ".join(links)
+        for result in report.tasks:
+            result.error = refusal
+        return
+    shortcuts = Shortcuts(**dict(task_list.shortcuts))
+    for result in report.tasks:
+        found = shortcut_violations([report.student_dir / n for n in task_list.code_dirs], result.task.id, shortcuts)
+        if found:
+            result.error = (
+                f"no shortcuts: task {result.task.id} may not use {', '.join(shortcuts.forbidden)} "
+                f"(except {', '.join(shortcuts.allowed) or 'nothing'}); found " + "; ".join(found[:5])
+            )
     packages = _packages(report.reference_dir, task_list)
-    with tempfile.TemporaryDirectory(prefix="minitorch-grade-") as temporary:
+    sandbox = make_sandbox(limits)
+    hidden = reference_copies(report.reference_dir, packages)
+    with (
+        sandbox.exclusive(),  # gradings as root take turns: permissions, the sandbox user
+        tempfile.TemporaryDirectory(prefix="minitorch-grade-") as temporary,
+        protect(hidden, python_folders(settings.python)),
+    ):
         root = Path(temporary)
+        os.chmod(root, 0o711)  # the sandbox user may pass through to its workspace, not list
         plugin_dir = install_plugin(root / "plugin")
 
         # 1. The reference's tests, by task, collected on the reference's own code.
         reference_dir, student_dir = report.reference_dir, report.student_dir
-        reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference")
-        collection = collect(reference, plugin_dir, packages, settings)
+        reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference", extra)
+        names = [*task_list.code_dirs, *task_list.reference_paths]
+        content = str(sorted(fingerprint(reference, names).items()))  # the same reference: the same tests
+        if (content, settings) not in _COLLECTED:
+            _COLLECTED[content, settings] = collect(reference, plugin_dir, packages, settings)
+        collection = _COLLECTED[content, settings]
         report.errors += [f"collecting the reference tests: {error}" for error in collection.errors]
         tests = tests_by_task(collection, selected)
         for result in report.tasks:
-            if not tests[result.task.id]:
+            if not tests[result.task.id] and result.error is None:
                 result.error = f"no tests collected with marker {result.task.pytest_marker}"
                 report.errors.append(f"task {result.task.id}: {result.error}")
-
-        # 2. The student's code with the reference's tests. 3. Run them, in task order.
-        workspace = build_workspace(student_dir, reference_dir, task_list, root / "student")
         tasks_of: dict[str, list[str]] = {}  # node id -> its tasks; ordered by task
         for task in selected:
             for nodeid in tests[task.id]:
                 tasks_of.setdefault(nodeid, []).append(task.id)
-        outcomes = TestRun(
-            workspace, plugin_dir, list(tasks_of), tasks_of, packages, settings, protected=task_list.reference_paths
-        ).run()
+
+        # 2. The reference's values. 3. The student's, in the sandbox. 4. Compare them.
+        protected = task_list.reference_paths
+        order = list(tasks_of)
+        key = (content, tuple(order), settings)
+        if report.self_check:  # no reference to compare with: the tests' own verdicts
+            report.notes.append(SELF_CHECK_NOTE)
+        elif key not in _EXPECTED:
+            _EXPECTED[key] = TestRun(reference, plugin_dir, order, tasks_of, packages, settings, protected).run()
+        workspace = build_workspace(student_dir, reference_dir, task_list, root / "student", extra)
+        sandbox.own(workspace, recursive=False)  # the reference's tests stay root's, read-only
+        for name in task_list.code_dirs:
+            if (workspace / name).exists():
+                sandbox.own(workspace / name)
+        student = TestRun(workspace, plugin_dir, order, tasks_of, packages, settings, protected, sandbox)
+        got = student.run()
+        report.left_behind = student.left_behind
+        if report.self_check:
+            decided = got
+        else:
+            decided = {nodeid: decide(_EXPECTED[key][nodeid], got[nodeid]) for nodeid in tasks_of}
+        report.errors += sorted({o.message for o in decided.values() if o.message.startswith("grader problem")})
         for result in report.tasks:
             if result.error is None:
-                result.outcomes = [outcomes[n] for n in tests[result.task.id]]
+                result.outcomes = [decided[n] for n in tests[result.task.id]]
+
+
+def decide(expected: Outcome, got: Outcome) -> Outcome:
+    """The test's outcome: passed in both processes, with the reference's values."""
+    if not expected.passed:
+        return Outcome(got.nodeid, False, f"grader problem: the reference fails {got.nodeid}: {expected.message}")
+    if not got.passed:
+        return got
+    why = difference(expected.values, got.values)
+    if why is not None:
+        return Outcome(got.nodeid, False, f"wrong values: {why}", got.duration)
+    return got
+
+
+def symlinks(student: Path, task_list: TaskList) -> list[str]:
+    """The symbolic links among the submission's code directories (relative paths)."""
+    found = []
+    for name in task_list.code_dirs:
+        top = student / name
+        if top.is_symlink():
+            found.append(name)
+            continue
+        for folder, dirs, files in os.walk(top):
+            for entry in dirs + files:
+                if os.path.islink(os.path.join(folder, entry)):
+                    found.append(os.path.relpath(os.path.join(folder, entry), student))
+    return sorted(found)
 
 
 def tests_by_task(collection: Collection, tasks: Iterable[Task]) -> dict[str, list[str]]:
@@ -118,13 +214,24 @@ def _packages(reference: Path, task_list: TaskList) -> list[str]:
     return [name for name in task_list.code_dirs if "/" not in name and (reference / name).is_dir()]
 
 
-def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest: Path) -> Path:
-    """Make `dest`: the code directories of `code_from`, the reference paths of `reference`."""
+def build_workspace(
+    code_from: Path, reference: Path, task_list: TaskList, dest: Path, extra_tests: Path | None = None
+) -> Path:
+    """Make `dest`: the code directories of `code_from`, the reference paths of `reference`,
+    and the instructor's `extra_tests` as tests/extra/.
+
+    A code file of the reference that `code_from` lacks is taken from the reference with its
+    marked regions stubbed, so a missing file fails exactly the tasks whose code it holds.
+    """
     dest.mkdir(parents=True)
+    os.chmod(dest, 0o700)
+    titles = {task.id: task.title for task in task_list.tasks}
     for name in task_list.code_dirs:
         source = code_from / name
         if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=_IGNORE)
+            shutil.copytree(source, dest / name, ignore=_IGNORE, symlinks=True)
+            if code_from != reference and (reference / name).is_dir():
+                _fill_missing(reference / name, dest / name, titles)
         elif (reference / name).is_dir():
             (dest / name).mkdir(parents=True)
             stand_in = _MISSING_PACKAGE.format(name=name)
@@ -136,4 +243,29 @@ def build_workspace(code_from: Path, reference: Path, task_list: TaskList, dest:
         elif source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+        _readable(dest / name)  # the reference's copy may be root's only while grading runs
+    if extra_tests is not None:
+        shutil.copytree(extra_tests, dest / "tests" / "extra", ignore=_IGNORE)
+        _readable(dest / "tests" / "extra")
     return dest
+
+
+def _readable(top: Path) -> None:
+    """Everyone may read `top` and everything under it; only its owner may change it."""
+    paths = [top, *top.rglob("*")] if top.is_dir() else [top] if top.exists() else []
+    for path in paths:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _fill_missing(reference: Path, dest: Path, titles: Mapping[str, str]) -> None:
+    """Copy the reference's files that `dest` lacks, .py files with their regions stubbed."""
+    for path in sorted(reference.rglob("*")):
+        target = dest / path.relative_to(reference)
+        if "__pycache__" in path.parts or not path.is_file() or target.exists() or path.suffix == ".pyc":
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".py":
+            stubbed, _ = stub_regions(path.read_text(encoding="utf-8"), titles, str(path))
+            target.write_text(stubbed, encoding="utf-8")
+        else:
+            shutil.copy2(path, target)

@@ -14,7 +14,9 @@ from rich.table import Table
 from .runner import Outcome
 from .tasklist import Task
 
-_MAX_FAILURE_CHARS = 1500  # of each failing test's message, in results.json
+_MAX_FAILURE_CHARS = 1500  # of a task's first failing test's message, in results.json
+_MAX_LINES = 4  # lines of every other failing test's message
+MAX_RESULTS_BYTES = 1 << 20  # Gradescope's results.json stays under 1 MB
 
 
 @dataclass
@@ -53,12 +55,14 @@ class TaskResult:
         if self.error is not None:
             return f"Grader error: {self.error}"
         lines = [f"{self.passed}/{self.total} tests passed."]
-        for outcome in self.outcomes:
-            if not outcome.passed:
-                message = outcome.message.strip()
-                if len(message) > _MAX_FAILURE_CHARS:
-                    message = message[:_MAX_FAILURE_CHARS] + "\n..."
-                lines += ["", f"FAILED {outcome.nodeid}", message]
+        failed = [outcome for outcome in self.outcomes if not outcome.passed]
+        for number, outcome in enumerate(failed):
+            message = outcome.message.strip()
+            if number == 0:  # the first failure in full (pytest's report, with the example)
+                message = message if len(message) <= _MAX_FAILURE_CHARS else message[:_MAX_FAILURE_CHARS] + "\n..."
+            else:  # the others in brief: the exception and its example
+                message = "\n".join(_brief(message))
+            lines += ["", f"FAILED {outcome.nodeid}", message]
         return "\n".join(lines)
 
 
@@ -71,6 +75,14 @@ class GradeReport:
     tasks: list[TaskResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    seed: int = 0  # of every test's random numbers and Hypothesis
+    left_behind: list[str] = field(default_factory=list)  # processes killed, files deleted
+    notes: list[str] = field(default_factory=list)  # for the reader, not errors
+
+    @property
+    def self_check(self) -> bool:
+        """A checkout graded against itself (a student's own check): no reference values."""
+        return self.student_dir == self.reference_dir
 
     @property
     def ok(self) -> bool:
@@ -89,7 +101,10 @@ class GradeReport:
 
     def summary(self) -> str:
         score = f"Score: {self.score:.4g} / {self.max_score:g}"
-        lines = [f"{score} ({len(self.tasks)} tasks, {self.seconds:.1f} s)."]
+        lines = [f"{score} ({len(self.tasks)} tasks, {self.seconds:.1f} s, seed {self.seed})."]
+        if self.left_behind:
+            lines.append(f"Cleaned up after the tests: {len(self.left_behind)} processes or files.")
+        lines += self.notes
         lines += [f"Grader error: {error}" for error in self.errors]
         return "\n".join(lines)
 
@@ -108,11 +123,31 @@ class GradeReport:
                     "max_score": result.task.points,
                     "status": "passed" if result.status == "passed" else "failed",
                     "output": result.output(),
-                    "visibility": "visible",
+                    "visibility": result.task.visibility,
                 }
                 for result in self.tasks
             ],
         }
+
+
+def _brief(message: str) -> list[str]:
+    """A few lines of a failure: pytest's `E ...` lines (the error and the falsifying example)."""
+    lines = [line.rstrip() for line in message.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("E ") or line.lstrip().startswith("Falsifying")]
+    chosen = (errors or lines)[:_MAX_LINES]
+    return [line if len(line) <= 200 else line[:197] + "..." for line in chosen]
+
+
+def results_json(report: GradeReport, limit: int = MAX_RESULTS_BYTES) -> str:
+    """results.json's text, under `limit` bytes: task outputs are cut to fit if need be."""
+    results = report.to_gradescope()
+    text = json.dumps(results, indent=2) + "\n"
+    while len(text.encode()) > limit:
+        longest = max(results["tests"], key=lambda test: len(test["output"]))
+        keep = len(longest["output"]) // 2
+        longest["output"] = longest["output"][:keep] + "\n... (cut: results.json must stay under 1 MB)"
+        text = json.dumps(results, indent=2) + "\n"
+    return text
 
 
 def write_results_json(report: GradeReport, path: Path) -> None:
@@ -120,7 +155,7 @@ def write_results_json(report: GradeReport, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n", encoding="utf-8")
+    temporary.write_text(results_json(report), encoding="utf-8")
     os.replace(temporary, path)
 
 
@@ -165,6 +200,8 @@ def print_report(report: GradeReport, console: Console | None = None) -> None:
                 f"  ... and {more} more failing tests of task {result.task.id} (all of them are in the results file)",
                 highlight=False,
             )
+    for note in report.notes:
+        console.print(escape(note), highlight=False)
     for error in report.errors:
         console.print(f"[bold red]Grader error:[/] {escape(error)}", highlight=False)
 

@@ -19,6 +19,18 @@ Settings come from environment variables, read and removed when pytest loads the
   to tens of seconds minimising it. Pass or fail stays the same; only the example in the
   message is less tidy (running the test locally shows the minimal one).
 
+* MINITORCH_GRADER_SEED: the seed of Python's, numpy's and Hypothesis's random numbers, set
+  before every test, so that the student's and the reference's processes see the same inputs.
+* MINITORCH_GRADER_MAX_EXAMPLES: if set and not 0, Hypothesis tries at most this many examples
+  per test (the leave-one-out course check uses a small number).
+* MINITORCH_GRADER_TESTS: comma-separated directories of test code; MINITORCH_GRADER_CODE:
+  comma-separated directories of graded code. Every call from the first into the second is a
+  *value*: the function's name and what it returned (or the type of error it raised), in a
+  canonical form (numbers, lists, arrays as shape and numbers; an object by its `numpy()` or
+  its numeric `data`, else its class name). A finish record carries the test's values; the
+  grader compares them with the reference's, so a test passes only where the code computed
+  the reference's answers (see values.py).
+
 Records: origins (at start and after collection), collect_error, item (collect mode),
 collection_done, start, finish.
 """
@@ -39,7 +51,13 @@ _MODE = os.environ.pop("MINITORCH_GRADER_MODE")
 _PLAN_FILE = os.environ.pop("MINITORCH_GRADER_PLAN", "")
 _PACKAGES = [p for p in os.environ.pop("MINITORCH_GRADER_PACKAGES", "").split(",") if p]
 _SHRINK = os.environ.pop("MINITORCH_GRADER_SHRINK", "1") != "0"
+_SEED = int(os.environ.pop("MINITORCH_GRADER_SEED", "0"))
+_MAX_EXAMPLES = int(os.environ.pop("MINITORCH_GRADER_MAX_EXAMPLES", "0") or 0)
+_TEST_DIRS = tuple(d.rstrip("/") + "/" for d in os.environ.pop("MINITORCH_GRADER_TESTS", "").split(",") if d)
+_CODE_DIRS = tuple(d.rstrip("/") + "/" for d in os.environ.pop("MINITORCH_GRADER_CODE", "").split(",") if d)
 _MAX_MESSAGE = 4000  # characters of a failure message worth sending
+_MAX_VALUES = 2000  # values recorded per test (both processes stop at the same count)
+_MAX_ITEMS = 256  # items of one list or array in a value
 
 _plan: dict = {"tests": [], "tasks": {}, "fail_fast": False}
 _failed_tasks: set[str] = set()  # tasks with a failing test (for fail_fast)
@@ -80,6 +98,98 @@ def _send_origins() -> None:
 _send_origins()
 
 
+# -- values: what the graded code returned to the tests ---------------------------------------
+
+_values: list[list] = []  # [function name, canonical value] of the running test
+_kinds: dict[object, int] = {}  # code object -> 1 test code, 2 graded code, 0 other
+_raised: dict[object, str] = {}  # frame -> type of the exception passing through it
+
+
+def _kind(code) -> int:  # noqa: ANN001 - a code object
+    kind = _kinds.get(code)
+    if kind is None:
+        name = code.co_filename
+        kind = 1 if name.startswith(_TEST_DIRS) else 2 if name.startswith(_CODE_DIRS) else 0
+        _kinds[code] = kind
+    return kind
+
+
+def _canon(value: object, depth: int = 0) -> object:
+    """A JSON-able form of `value` that two implementations computing the same thing share."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value[:200]
+    if depth > 4:
+        return "<" + type(value).__name__ + ">"
+    if hasattr(value, "dtype") and hasattr(value, "shape") and hasattr(value, "ravel"):  # numpy
+        flat = value.ravel()[:_MAX_ITEMS].tolist()
+        return {"shape": list(value.shape), "values": flat} if value.shape else flat[0]
+    if isinstance(value, list | tuple):
+        items = [_canon(item, depth + 1) for item in value[:_MAX_ITEMS]]
+        if items and all(isinstance(item, dict) for item in items):  # objects: order may differ
+            items.sort(key=lambda item: json.dumps(item, sort_keys=True, default=str))
+        return items
+    if isinstance(value, dict):
+        return {str(k): _canon(v, depth + 1) for k, v in list(value.items())[:_MAX_ITEMS]}
+    numpy = getattr(type(value), "numpy", None)
+    if callable(numpy) and hasattr(value, "shape"):
+        try:
+            return {"object": type(value).__name__, "value": _canon(numpy(value), depth + 1)}
+        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
+            return {"object": type(value).__name__, "error": type(error).__name__}
+    data = getattr(value, "data", None)
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        return {"object": type(value).__name__, "value": data}
+    return "<" + type(value).__name__ + ">"
+
+
+def _local_trace(frame, event: str, arg: object):  # noqa: ANN001, ANN202 - sys.settrace's protocol
+    if event == "exception":
+        _raised[frame] = arg[0].__name__  # type: ignore[index]
+    elif event == "return":
+        error = _raised.pop(frame, None)
+        if len(_values) < _MAX_VALUES:
+            value = {"raised": error} if error is not None and arg is None else _canon(arg)
+            _values.append([frame.f_code.co_qualname, value])
+    return _local_trace
+
+
+def _global_trace(frame, event: str, arg: object):  # noqa: ANN001, ANN202
+    """Trace a call of graded code made by test code; ignore every other call."""
+    if _kind(frame.f_code) != 2:
+        return None
+    caller = frame.f_back
+    if caller is None or _kind(caller.f_code) != 1:
+        return None
+    frame.f_trace_lines = False
+    return _local_trace
+
+
+def _seed() -> None:
+    """The same random numbers in the student's and the reference's process."""
+    import random
+
+    random.seed(_SEED)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(_SEED)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
+    """Record the values of the test's call phase (not of fixtures)."""
+    _seed()
+    _values.clear()
+    _raised.clear()
+    if _CODE_DIRS and _TEST_DIRS:
+        sys.settrace(_global_trace)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
+
+
 def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
     """The readable part of a report: the traceback, or a skip's reason."""
     if isinstance(report.longrepr, tuple):  # a skip: (file, line, reason)
@@ -92,12 +202,18 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     """After conftest chose a Hypothesis profile: the same profile, without shrinking."""
     hypothesis = sys.modules.get("hypothesis")  # only if the tests' set-up imported it
-    if _SHRINK or hypothesis is None:
+    if hypothesis is None:
         return
+    import hypothesis.core
+
+    hypothesis.core.global_force_seed = _SEED  # what --hypothesis-seed does
     current = hypothesis.settings.default
-    skip = {hypothesis.Phase.shrink, hypothesis.Phase.explain}
+    skip = set() if _SHRINK else {hypothesis.Phase.shrink, hypothesis.Phase.explain}
     phases = [phase for phase in current.phases if phase not in skip]
-    hypothesis.settings.register_profile("minitorch-grader", parent=current, phases=phases)
+    examples = min(current.max_examples, _MAX_EXAMPLES) if _MAX_EXAMPLES else current.max_examples
+    hypothesis.settings.register_profile(
+        "minitorch-grader", parent=current, phases=phases, database=None, max_examples=examples
+    )
     hypothesis.settings.load_profile("minitorch-grader")
 
 
@@ -129,6 +245,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_runtest_logstart(nodeid: str) -> None:
     _current.clear()
+    _values.clear()
     _current.update(nodeid=nodeid, start=time.monotonic(), call_passed=False, problem=None)
     _send("start", nodeid=nodeid)
 
@@ -165,5 +282,6 @@ def pytest_runtest_logfinish(nodeid: str) -> None:
         nodeid=nodeid,
         outcome="passed" if passed else "failed",
         message="" if passed else str(_current["problem"] or "did not run"),
+        values=_values if passed else [],
         duration=time.monotonic() - float(_current["start"]),
     )  # type: ignore[arg-type]

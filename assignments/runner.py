@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .child import Child, GraderError
+from .sandbox import Sandbox
 
 _EXIT_GRACE_S = 10.0  # after its last test, how long a child may take to exit
 
@@ -38,6 +39,7 @@ class Outcome:
     passed: bool
     message: str = ""
     duration: float = 0.0
+    values: list = field(default_factory=list)  # what the graded code returned (reporter.py)
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Settings:
     shrink: bool = False
     fail_fast: bool = False
     python: str = sys.executable
+    seed: int = 0  # of random, numpy.random and Hypothesis, in every test process
+    max_examples: int = 0  # if not 0, at most this many Hypothesis examples per test
 
 
 def _seconds(value: float) -> str:
@@ -68,6 +72,10 @@ def _seconds(value: float) -> str:
 def collect(workspace: Path, plugin_dir: Path, packages: Iterable[str], settings: Settings) -> Collection:
     """Collect the tests of `workspace` (the reference's), with their markers, in one child."""
     child = Child(workspace, plugin_dir, "collect", ["--collect-only"], packages, python=settings.python)
+    return _collect(child, settings)
+
+
+def _collect(child: Child, settings: Settings) -> Collection:
     collection = Collection()
     timeout = settings.timeout_collect
     deadline = time.monotonic() + timeout
@@ -130,9 +138,14 @@ class TestRun:
         packages: Iterable[str],
         settings: Settings,
         protected: Iterable[str] = (),
+        sandbox: Sandbox | None = None,
     ) -> None:
         """`tests`: node ids in running order; `tasks_of`: node id -> its task ids;
-        `protected`: reference paths in the workspace that must not change."""
+        `protected`: reference paths in the workspace that must not change (their calls into
+        the packages are the values); `sandbox`: whom the tests run as."""
+        self.sandbox = sandbox
+        self.test_dirs = [workspace / name for name in protected if (workspace / name).is_dir()]
+        self.left_behind: list[str] = []  # processes and files the children left
         self.workspace, self.plugin_dir = workspace, plugin_dir
         self.tests, self.tasks_of = tests, tasks_of
         self.packages = list(packages)
@@ -195,13 +208,15 @@ class TestRun:
         for nodeid in self.tests:
             self._fail(nodeid, f"no credit: {why}")
 
-    def _settle_running(self, watch: _Watch, now: float, passed: bool, message: str) -> None:
+    def _settle_running(
+        self, watch: _Watch, now: float, passed: bool, message: str, values: list | None = None
+    ) -> None:
         """Record the running test's outcome and charge its time to its tasks."""
         nodeid, duration = watch.running, now - watch.started
         assert nodeid is not None
         for task in self.tasks_of[nodeid]:
             self.task_time[task] = self.task_time.get(task, 0.0) + duration
-        self.outcomes[nodeid] = Outcome(nodeid, passed, message, duration)
+        self.outcomes[nodeid] = Outcome(nodeid, passed, message, duration, list(values or []))
         watch.running = None
 
     def _all_done(self, watch: _Watch) -> bool:
@@ -224,11 +239,16 @@ class TestRun:
             plan_file,
             self.settings.python,
             self.settings.shrink,
+            self.sandbox,
+            self.settings.seed,
+            self.test_dirs,
+            self.settings.max_examples,
         )
         try:
             return self._follow(child, pending)
         finally:
             child.close()
+            self.left_behind += child.left_behind
             plan_file.unlink(missing_ok=True)
 
     def _follow(self, child: Child, pending: list[str]) -> str | None:
@@ -262,7 +282,8 @@ class TestRun:
             watch.deadline = now + max(0.0, allowed)
         elif event == "finish" and nodeid == watch.running:
             passed = record.get("outcome") == "passed"
-            self._settle_running(watch, now, passed, "" if passed else str(record.get("message")))
+            values = record.get("values") if isinstance(record.get("values"), list) else []
+            self._settle_running(watch, now, passed, "" if passed else str(record.get("message")), values)
             wait = _EXIT_GRACE_S if self._all_done(watch) else self.settings.timeout_test
             watch.deadline = now + wait
 

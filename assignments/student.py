@@ -20,8 +20,8 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .tasklist import TaskList, TaskListError, load_task_list, task_id_from_marker
@@ -72,19 +72,22 @@ class StudentBuild:
     tasks_without_regions: list[str] = field(default_factory=list)
 
 
-def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<source>") -> tuple[str, list[Region]]:
+def stub_regions(
+    source: str, titles: Mapping[str, str], filename: str = "<source>", only: Collection[str] | None = None
+) -> tuple[str, list[Region]]:
     """Replace the body of every marked region in `source` by a `raise NotImplementedError`.
 
-    `titles` maps task id -> title (the known tasks). Returns the new source and its regions.
+    `titles` maps task id -> title (the known tasks); `only`, if given, limits stubbing to
+    these tasks (the other regions keep their code). Returns the new source and its regions.
     Raises StudentVersionError, naming `filename` and the line, for a malformed, nested,
     unbalanced or unknown marker, or when the result is not valid Python.
     """
     out: list[str] = []
     regions: list[Region] = []
-    open_at: tuple[int, str, str] | None = None  # (line, marker, indent) of the open BEGIN
+    open_at: tuple[int, str, str, bool] | None = None  # (line, marker, indent, kept) of the open BEGIN
     for lineno, line in enumerate(source.splitlines(keepends=True), 1):
         if not _LOOKS_LIKE_MARKER.search(line):
-            if open_at is None:
+            if open_at is None or open_at[3]:
                 out.append(line)
             continue
         where = f"{filename}:{lineno}"
@@ -98,14 +101,15 @@ def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<sourc
                     f"{where}: BEGIN {marker} inside the region BEGIN {open_at[1]} opened at line "
                     f"{open_at[0]}; regions cannot nest"
                 )
-            open_at = (lineno, marker, indent)
+            kept = only is not None and task_id not in only
+            open_at = (lineno, marker, indent, kept)
             newline = line[len(line.rstrip("\r\n")) :] or "\n"
             message = json.dumps(f"Task {task_id}: {titles[task_id]}", ensure_ascii=False)
-            out += [line, f"{indent}raise NotImplementedError({message}){newline}"]
+            out += [line] if kept else [line, f"{indent}raise NotImplementedError({message}){newline}"]
         else:
             if open_at is None:
                 raise StudentVersionError(f"{where}: END {marker} without a BEGIN before it")
-            begin, open_marker, open_indent = open_at
+            begin, open_marker, open_indent, _ = open_at
             if marker != open_marker:
                 raise StudentVersionError(f"{where}: END {marker} closes BEGIN {open_marker} from line {begin}")
             if indent != open_indent:
@@ -116,7 +120,7 @@ def stub_regions(source: str, titles: Mapping[str, str], filename: str = "<sourc
             regions.append(Region(task_id, begin, lineno))
             open_at = None
     if open_at is not None:
-        begin, marker, _ = open_at
+        begin, marker, _, _ = open_at
         raise StudentVersionError(f"{filename}:{begin}: BEGIN {marker} is never closed")
     stubbed = "".join(out)
     if regions:
@@ -171,9 +175,14 @@ def _walk(repo: Path) -> list[Path]:
     return files
 
 
-def build_student_version(repo: Path, out: Path) -> StudentBuild:
+def build_student_version(
+    repo: Path, out: Path, only: Collection[str] | None = None, modules: Collection[int] | None = None
+) -> StudentBuild:
     """Write the student version of `repo` into `out` (absent or empty); see the module doc.
 
+    `only`: stub only these tasks' regions (the leave-one-out check stubs one task at a time).
+    `modules`: the modules released so far; the README lists their tasks, and the stubs of
+    later modules say they come later. Every region is stubbed either way (no solution ships).
     Every file is stubbed in memory first, so a marker error leaves `out` untouched.
     """
     repo, out = Path(repo).resolve(), Path(out).resolve()
@@ -186,7 +195,11 @@ def build_student_version(repo: Path, out: Path) -> StudentBuild:
     except TaskListError as error:
         raise StudentVersionError(str(error)) from None
     files = [f for f in list_repo_files(repo) if not (repo / f).resolve().is_relative_to(out)]
-    stubs, regions = _stub_code_files(repo, files, task_list)
+    if modules is not None:
+        later = {t.id: t for t in task_list.tasks if int(t.id.split(".")[0]) not in modules}
+        renamed = [replace(t, title=f"{t.title} (released with module {t.id.split('.')[0]})") for t in later.values()]
+        task_list = replace(task_list, tasks=tuple(t if t.id not in later else renamed.pop(0) for t in task_list.tasks))
+    stubs, regions = _stub_code_files(repo, files, task_list, only)
 
     build = StudentBuild(out, regions=regions)
     for rel in files:
@@ -200,10 +213,14 @@ def build_student_version(repo: Path, out: Path) -> StudentBuild:
             shutil.copy2(repo / rel, target)
         build.files.append(target)
     build.tasks_without_regions = [t for t in task_list.ids if not regions[t]]
+    if only is None:
+        (out / "README.md").write_text(student_readme(task_list, modules), encoding="utf-8")
     return build
 
 
-def _stub_code_files(repo: Path, files: list[Path], task_list: TaskList) -> tuple[dict[Path, str], Counter[str]]:
+def _stub_code_files(
+    repo: Path, files: list[Path], task_list: TaskList, only: Collection[str] | None = None
+) -> tuple[dict[Path, str], Counter[str]]:
     """Stubbed source of every code file that has regions, and the region count per task."""
     titles = {task.id: task.title for task in task_list.tasks}
     stubs: dict[Path, str] = {}
@@ -212,11 +229,49 @@ def _stub_code_files(repo: Path, files: list[Path], task_list: TaskList) -> tupl
         if rel.suffix != ".py" or not any(rel.is_relative_to(d) for d in task_list.code_dirs):
             continue
         source = (repo / rel).read_text(encoding="utf-8")
-        stubbed, found = stub_regions(source, titles, filename=str(rel))
+        stubbed, found = stub_regions(source, titles, filename=str(rel), only=only)
         if found:
             stubs[rel] = stubbed
             regions.update(region.task_id for region in found)
     return stubs, regions
+
+
+STUDENT_README = """\
+# minitorch: your copy
+
+You build a deep-learning framework here, one task at a time. Every task's code goes between
+the markers `# BEGIN ASSIGN<m>_<n>` and `# END ASSIGN<m>_<n>` in `minitorch/`; each stub raises
+`NotImplementedError("Task m.n: ...")` until you write it. Signatures and docstrings say what
+every function must do, edge cases included.
+
+## Where to start
+
+1. Set up: `make setup` (a virtual environment in `.venv` with every extra), then
+   `source .venv/bin/activate`.
+2. Read `chapters/00-fundamentals.md`, then do task 0.1.
+3. Run one task's tests: `pytest -m task0_1` (the markers are `task<m>_<n>`).
+4. Grade yourself as the course will: `python -m assignments grade . --task 0.1`.
+   The grader compares what your code computes with the reference's answers on the same,
+   seeded inputs; `python -m assignments tasks` lists the tasks and their points.
+
+## Tasks released
+
+{tasks}
+
+The demo (`python -m minitorch.demo`), the notebooks and the chapters' examples use the code
+of these tasks: until the task they need is done, they stop with
+`NotImplementedError: Task m.n: ...`, which names the task they wait for.
+"""
+
+
+def student_readme(task_list: TaskList, modules: Collection[int] | None = None) -> str:
+    """The student version's README.md: how to start, test, self-grade; the released tasks."""
+    lines = [
+        f"- Task {task.id} ({task.points:g} points): {task.title}" + (f" - {task.chapter}" if task.chapter else "")
+        for task in task_list.tasks
+        if modules is None or int(task.id.split(".")[0]) in modules
+    ]
+    return STUDENT_README.format(tasks="\n".join(lines))
 
 
 def make_student_version(repo: Path, out: Path) -> list[Path]:

@@ -19,6 +19,7 @@ TASKS_FILE = Path("assignments") / "tasks.toml"
 DEFAULT_CODE_DIRS = ("minitorch", "visualizer")
 DEFAULT_REFERENCE_PATHS = ("tests", "pyproject.toml", "assignments")
 
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 _TASK_ID = re.compile(r"\d+\.\d+")
 _MARKER = re.compile(r"(?:ASSIGN|task)(\d+)_(\d+)")
 
@@ -53,6 +54,8 @@ class Task:
     title: str
     points: float
     chapter: str = ""
+    #: Gradescope visibility of the task's result: visible, after_due_date, after_published, hidden.
+    visibility: str = "visible"
 
     @property
     def source_marker(self) -> str:
@@ -72,6 +75,8 @@ class TaskList:
     code_dirs: tuple[str, ...] = DEFAULT_CODE_DIRS
     #: Paths `grade` takes from the reference repository (tests, pytest config, task list).
     reference_paths: tuple[str, ...] = DEFAULT_REFERENCE_PATHS
+    #: [shortcuts]: {"tasks": [...], "forbidden": [...], "allowed": [...]} (see rules.py).
+    shortcuts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def ids(self) -> list[str]:
@@ -103,7 +108,12 @@ def load_task_list(repo: Path = REPO_ROOT) -> TaskList:
     reference_paths = _names(path, data, "reference_paths", DEFAULT_REFERENCE_PATHS)
     if set(code_dirs) & set(reference_paths):
         raise TaskListError(f"{path}: a path cannot be both student code and reference")
-    return TaskList(tasks, code_dirs, reference_paths)
+    shortcuts = data.get("shortcuts", {})
+    if not isinstance(shortcuts, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in shortcuts.values()
+    ):
+        raise TaskListError(f"{path}: [shortcuts] holds lists of strings (tasks, forbidden, allowed)")
+    return TaskList(tasks, code_dirs, reference_paths, tuple((k, tuple(v)) for k, v in shortcuts.items()))
 
 
 def _parse_task(path: Path, number: int, entry: dict) -> Task:
@@ -116,7 +126,10 @@ def _parse_task(path: Path, number: int, entry: dict) -> Task:
         raise TaskListError(f"{where} ({task_id}): title must be a non-empty string")
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
         raise TaskListError(f"{where} ({task_id}): points must be a number >= 0, got {points!r}")
-    return Task(task_id, title, points, str(entry.get("chapter", "")))
+    visibility = entry.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise TaskListError(f"{where} ({task_id}): visibility must be one of {', '.join(VISIBILITIES)}")
+    return Task(task_id, title, points, str(entry.get("chapter", "")), visibility)
 
 
 def _names(path: Path, data: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:

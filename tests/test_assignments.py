@@ -349,7 +349,8 @@ def test_rewriting_results_json_does_not_count(reference: Path, tmp_path: Path) 
 
 def test_rewriting_the_reference_tests_voids_the_run(reference: Path, tmp_path: Path) -> None:
     """The package rewrites the workspace's tests at import, then crashes so that a new child
-    would collect the rewritten ones: every test loses its credit instead."""
+    would collect the rewritten ones: every test loses its credit instead (as root, the
+    sandbox user cannot write the tests at all, and the import fails)."""
     forged = "import pytest\n" + "".join(
         f"@pytest.mark.{marker}\ndef {name}(*args):\n    pass\n"
         for marker, name in [("task0_1", "test_add"), ("task0_1", "test_add_negative"), ("task0_2", "test_mul")]
@@ -359,7 +360,9 @@ def test_rewriting_the_reference_tests_voids_the_run(reference: Path, tmp_path: 
     report = run_grade(reference, student)
     assert earned(report) == {"0.1": 0, "0.2": 0}
     assert all(
-        "no credit: the reference files" in message for task in ("0.1", "0.2") for message in messages(report, task)
+        "no credit: the reference files" in message or "Permission denied" in message
+        for task in ("0.1", "0.2")
+        for message in messages(report, task)
     )
 
 

@@ -1,0 +1,134 @@
+"""The grader's instructor features on the fake reference repository: leave-one-out, hidden
+tests, visibility, results.json's size, module release, the student README, value checks."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from assignments import build_student_version, load_task_list, stub_regions
+from assignments.course_check import leave_one_out
+from assignments.report import GradeReport, TaskResult, results_json
+from assignments.runner import Outcome
+from assignments.values import difference, same
+from tests.test_assignments import SOURCE, TITLES, reference, run_grade, write_package
+
+__all__ = ["reference"]  # the fixture, used by name
+
+
+def test_values_agree_within_tolerance_and_nan_matches_nan() -> None:
+    assert same(1.0, 1.0 + 1e-9) and same([1, {"a": math.nan}], [1, {"a": math.nan}])
+    assert not same(1.0, 1.1) and not same(True, 1) and not same([1, 2], [1])
+    expected = [["add", 3], ["add", -3]]
+    assert difference(expected, [["add", 3], ["add", -3.0000000001]]) is None
+    assert "call 2 (add): your code returned 0, the reference -3" in difference(expected, [["add", 3], ["add", 0]])
+    assert "made 1 calls" in difference(expected, [["add", 3]])
+    assert "cannot be graded" in difference([], [])
+
+
+def test_stub_only_some_tasks() -> None:
+    stubbed, regions = stub_regions(SOURCE, TITLES, "ops.py", only={"0.2"})
+    assert len(regions) == 2
+    assert "total = a + b" in stubbed and "return k * x" not in stubbed
+    assert 'raise NotImplementedError("Task 0.2: Multiply")' in stubbed
+
+
+def test_leave_one_out_on_independent_tasks(reference: Path) -> None:
+    for task_id in ("0.1", "0.2"):
+        result = leave_one_out(task_id, reference, timeout_test=20)
+        assert result.ok, result.describe()
+
+
+def test_leave_one_out_finds_a_dependent_task(reference: Path) -> None:
+    """mul calls add: leaving out 0.1 breaks 0.2."""
+    ops = reference / "toypkg" / "ops.py"
+    ops.write_text(ops.read_text().replace("return a * b", "return sum(add(0, a) for _ in range(b))"))
+    result = leave_one_out("0.1", reference, timeout_test=20)
+    assert not result.ok and "0.2" in result.broken
+
+
+def test_hidden_tests_count(reference: Path, tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "test_hidden.py").write_text(
+        "import pytest\nfrom toypkg import add\n\n\n@pytest.mark.task0_1\ndef test_add_floats():\n"
+        "    assert add(0.5, 0.25) == 0.75\n"
+    )
+    student = write_package(tmp_path / "student", add="return int(a + b)")
+    report = run_grade(reference, student, extra_tests=hidden)
+    assert report.ok, report.errors
+    result = report.task("0.1")
+    assert (result.passed, result.total) == (2, 3)
+    assert any("test_add_floats" in o.nodeid and not o.passed for o in result.outcomes)
+
+
+def test_visibility_and_results_size(reference: Path, tmp_path: Path) -> None:
+    tasks = reference / "assignments" / "tasks.toml"
+    tasks.write_text(tasks.read_text().replace("points = 6\n", 'points = 6\nvisibility = "after_due_date"\n'))
+    task_list = load_task_list(reference)
+    assert [t.visibility for t in task_list.tasks] == ["visible", "after_due_date"]
+    report = GradeReport(tmp_path, tmp_path)
+    failures = [Outcome(f"tests/test_x.py::test_{n}", False, "E   assert 0 == 3\n" + "x" * 5000) for n in range(2000)]
+    report.tasks = [TaskResult(task_list.tasks[0], failures), TaskResult(task_list.tasks[1])]
+    text = results_json(report)
+    assert len(text.encode()) <= 1 << 20
+    results = json.loads(text)
+    assert [t["visibility"] for t in results["tests"]] == ["visible", "after_due_date"]
+    assert "assert 0 == 3" in results["tests"][0]["output"]
+
+
+def test_student_readme_and_module_release(reference: Path, tmp_path: Path) -> None:
+    build_student_version(reference, tmp_path / "out", modules=[0])
+    readme = (tmp_path / "out" / "README.md").read_text()
+    for needed in ("chapters/00-fundamentals.md", "pytest -m task0_1", "python -m assignments grade . --task 0.1"):
+        assert needed in readme
+    assert "Task 0.1 (10 points): Add" in readme
+
+
+@pytest.mark.parametrize("modules", [[1]])
+def test_unreleased_module_stubs_say_so(reference: Path, tmp_path: Path, modules: list[int]) -> None:
+    build_student_version(reference, tmp_path / "out", modules=modules)
+    text = (tmp_path / "out" / "toypkg" / "ops.py").read_text()
+    assert "Task 0.1: Add (released with module 0)" in text
+    assert "Task 0.1" not in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_gradescope_bundle_grades_like_gradescope(reference: Path, tmp_path: Path) -> None:
+    """Unpack the autograder under a temporary root laid out like /autograder, put a submission
+    in submission/, run run_autograder, and read results/results.json."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    from assignments.gradescope import build_bundle, unpack
+
+    bundle = build_bundle(tmp_path / "autograder.zip", reference)
+    names = zipfile.ZipFile(bundle).namelist()
+    assert {"setup.sh", "run_autograder", "requirements.txt", "assignments/grader.py", "toypkg/ops.py"} <= set(names)
+    requirements = zipfile.ZipFile(bundle).read("requirements.txt").decode()
+    assert "pytest==" in requirements and "minitorch" not in requirements.lower()
+
+    root = unpack(bundle, tmp_path / "autograder")
+    write_package(root / "submission", mul="return 1")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "MINITORCH_GRADER_PYTHON": sys.executable}
+    done = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 10
+    assert [t["score"] for t in results["tests"]] == [10, 0]
+
+
+def test_no_shortcuts_rule_scores_the_task_zero(reference: Path, tmp_path: Path) -> None:
+    tasks = reference / "assignments" / "tasks.toml"
+    rules = '[shortcuts]\ntasks = ["0.2"]\nforbidden = ["numpy", "@"]\nallowed = ["numpy.zeros"]\n\n'
+    tasks.write_text(tasks.read_text().replace("[[task]]", rules + "[[task]]", 1))
+    student = write_package(tmp_path / "student", mul="import numpy as xp\nreturn int(xp.multiply(a, b))")
+    report = run_grade(reference, student)
+    assert report.task("0.1").score == 10 and report.task("0.2").score == 0
+    assert "no shortcuts" in report.task("0.2").output() and "xp.multiply" in report.task("0.2").output()
+    allowed = write_package(tmp_path / "allowed", mul="import numpy as np\nnp.zeros(1)\nreturn a * b")
+    assert run_grade(reference, allowed).task("0.2").score == 6
