@@ -25,6 +25,7 @@ test: setup
 
 # Leave-one-out: for every task, the reference with only that task stubbed fails exactly that task.
 course-check: setup
+	$(BIN)/python -m pytest -q -m course
 	$(BIN)/python -m assignments course-check --max-examples 5
 
 lint: setup

@@ -447,7 +447,7 @@ def test_only_selected_tasks(reference: Path) -> None:
 GENEROUS = {"timeout_test": 300, "timeout_task": 1200, "timeout_collect": 300}
 
 
-@pytest.mark.slow
+@pytest.mark.course
 @pytest.mark.timeout(1800)
 def test_student_version_of_this_repository_fails_every_task(tmp_path: Path) -> None:
     """Fail-fast: each task stops at its first failing test, so this stays quick."""
@@ -465,7 +465,7 @@ def test_student_version_of_this_repository_fails_every_task(tmp_path: Path) -> 
     assert not passing, f"the student version fails no test of tasks {passing}"
 
 
-@pytest.mark.slow
+@pytest.mark.course
 @pytest.mark.timeout(1800)
 def test_this_repository_passes_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The op suite's backend matrix (tests/tensor_strategies.py) narrows to `simple` here: the
@@ -483,6 +483,7 @@ def test_this_repository_passes_every_task(tmp_path: Path, monkeypatch: pytest.M
     assert report.score == report.max_score
 
 
+@pytest.mark.course
 def test_missing_minitorch_does_not_fall_back_to_the_installed_one(tmp_path: Path) -> None:
     """minitorch is installed in editable mode from this repository; grading must not use it."""
     (tmp_path / "empty").mkdir()
