@@ -273,3 +273,24 @@ def backward_step(node: Variable, d_node: Any) -> list[tuple[Variable, Any]]:
         return []
     return node.chain_rule(d_node)
     # END ASSIGN1_4
+
+
+def report_graph(value: Any) -> None:
+    """Report the graph behind a live `value` as forward events, inputs first.
+
+    For a graph built while nobody listened (the visualizer looks at one this way): one
+    `ForwardEvent` per op that `value` depends on, in the order of
+    `topological_sort` reversed, with the leaves' current `.grad` and what each
+    op saved for backward ("freed" after a backward without `retain_graph`).
+    """
+    for node in reversed(topological_sort(value)):
+        history = node.history
+        if history.last_fn is None:  # a leaf: its users' events name it
+            continue
+        backend = getattr(getattr(node, "backend", None), "name", None)
+        inputs = [events.node_ref(x, with_grad=True) for x in history.inputs]
+        events.emit(
+            events.ForwardEvent(
+                history.last_fn.op_name(), inputs, events.node_ref(node), backend, [], events.saved_for_backward(node)
+            )
+        )

@@ -6,7 +6,7 @@ event; the recording is plain data that saves to JSON and loads back equal.
 
 Events:
 - `ForwardEvent`: an op ran — its inputs and output as `NodeRef`s (id, label, value), and
-  what it saved for backward. `report_graph` describes a graph built before anyone listened
+  what it saved for backward. `autodiff.report_graph` describes a graph built before anyone listened
   with the same events.
 - `BackwardEvent`: the chain rule at one node — incoming gradient (the sum of the
   `contributions` its children sent), local derivative per parent where it is a number
@@ -173,25 +173,6 @@ def report_forward(op: str, inputs: Any, output: Any, backend: str | None = None
         return
     refs = [node_ref(x) for x in inputs]
     emit(ForwardEvent(op, refs, node_ref(output), backend, list(module_stack), saved_for_backward(output)))
-
-
-def report_graph(value: Any) -> None:
-    """Report the graph behind a live `value` as forward events, inputs first.
-
-    For a graph built while nobody listened (the visualizer looks at one this way): one
-    `ForwardEvent` per op that `value` depends on, in the order of
-    `autodiff.topological_sort` reversed, with the leaves' current `.grad` and what each
-    op saved for backward ("freed" after a backward without `retain_graph`).
-    """
-    from .autodiff import topological_sort  # autodiff imports this module: import at call time
-
-    for node in reversed(topological_sort(value)):
-        history = node.history
-        if history.last_fn is None:  # a leaf: its users' events name it
-            continue
-        backend = getattr(getattr(node, "backend", None), "name", None)
-        inputs = [node_ref(x, with_grad=True) for x in history.inputs]
-        emit(ForwardEvent(history.last_fn.op_name(), inputs, node_ref(node), backend, [], saved_for_backward(node)))
 
 
 def saved_for_backward(value: Any) -> list[Any] | str | None:

@@ -11,7 +11,7 @@ stack names it, so no layer keeps a list of its own:
 | IR and tracer | `name` is the IR op; `arity` its number of inputs |
 | executor, codegen | `name` (and `fn`, compiled by the target) |
 | ONNX export | `onnx`: an ONNX op type, or a function that writes the nodes |
-| tensors | `backward`: the derivative rule, for primitives with no hand-written Function |
+| tensors | `back` / `partials`: the primitives computing its derivative |
 
 Adding an elementwise primitive is one scalar function (and its derivative) in `operators`
 plus one `register` call; tests/test_op_table.py adds one that way and runs it everywhere.
@@ -33,8 +33,6 @@ from . import operators
 # Writes the ONNX node(s) for one op: (builder, input names, output name, dtype) -> None.
 # The builder is graph/onnx.py's OnnxBuilder: `b.node(op_type, inputs, output)`, `b.constant(array)`.
 OnnxRecipe = Callable[[Any, list[str], str, np.dtype], None]
-# The derivative of a primitive on tensors: (*inputs, output, grad_output) -> one grad per input.
-BackwardRule = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -45,8 +43,15 @@ class Primitive:
     fn: Callable[..., float]
     arity: int
     onnx: str | OnnxRecipe
-    backward: BackwardRule | None = None
     code: int = -1  # position among the primitives of the same arity: the kernels' op code
+    # The derivative, as other primitives: `back(x, d) = d f'(x)` for one input; for two,
+    # `partials` name the primitives computing df/dx and df/dy at (x, y).
+    back: str | None = None
+    partials: tuple[str, str] | None = None
+
+    @property
+    def differentiable(self) -> bool:
+        return self.back is not None or self.partials is not None
 
     def emit_onnx(self, builder: Any, inputs: list[str], output: str, dtype: np.dtype) -> None:
         """Append the ONNX node(s) computing this op to `builder` (see graph/onnx.py)."""
@@ -87,14 +92,15 @@ def register(
     onnx: str | OnnxRecipe,
     back: Callable[[float, float], float] | None = None,
     onnx_back: str | OnnxRecipe | None = None,
-    backward: BackwardRule | None = None,
+    partials: tuple[str, str] | None = None,
 ) -> Primitive:
     """Add the primitive `name` computed by `fn` (its arity is fn's number of parameters).
 
     `back(x, d)` is the derivative of a one-input primitive times the incoming gradient `d`,
     as a scalar function; it is registered too, as the primitive `<name>_back` (exported to
-    ONNX by `onnx_back`), and becomes the op's backward rule. Or give `backward`, a rule on
-    tensors. Must run before the `fast` or `cuda` backend loads: their kernels compile the table.
+    ONNX by `onnx_back`). A two-input primitive names in `partials` the registered primitives
+    computing its partial derivatives. Must run before the `fast` or `cuda` backend loads:
+    their kernels compile the table.
     """
     if _compiled_by:
         raise OpTableError(
@@ -110,27 +116,18 @@ def register(
         if arity != 1 or onnx_back is None:
             raise OpTableError(f"register({name!r}): `back` is for one-input primitives, with `onnx_back`")
         register(f"{name}_back", back, onnx_back)
-        backward = _backward_through(f"{name}_back")
+    if partials is not None and (arity != 2 or any(p not in PRIMITIVES for p in partials)):
+        raise OpTableError(f"register({name!r}): `partials` names two registered primitives of a two-input op")
     code = sum(p.arity == arity for p in PRIMITIVES.values())
-    PRIMITIVES[name] = Primitive(name, fn, arity, onnx, backward, code)
+    back_name = f"{name}_back" if back is not None else None
+    PRIMITIVES[name] = Primitive(name, fn, arity, onnx, code, back_name, partials)
     return PRIMITIVES[name]
-
-
-def _backward_through(back_name: str) -> BackwardRule:
-    """The backward rule `grad = back(x, grad_output)` of a one-input primitive."""
-
-    def rule(x: Any, output: Any, grad_output: Any) -> Any:
-        from .tensor_functions import run_zip  # tensors are built on this module
-
-        return run_zip(back_name, x, grad_output)
-
-    return rule
 
 
 def back_of(name: str) -> str:
     """The name of the derivative primitive registered with the one-input primitive `name`."""
-    back = f"{name}_back"
-    if back not in PRIMITIVES:
+    back = primitive(name).back
+    if back is None:
         raise OpTableError(f"primitive {name!r} was registered without a derivative (`back=`)")
     return back
 
@@ -287,15 +284,6 @@ def onnx_pow_exponent_grad(b: Any, inputs: list[str], output: str, dtype: np.dty
     b.node("Where", [at_zero, zero, b.node("Mul", [b.node("Pow", [x, y]), b.node("Log", [x])])], output)
 
 
-def pow_backward(x: Any, y: Any, output: Any, grad_output: Any) -> tuple[Any, Any]:
-    """$\\partial x = d \\cdot y x^{y-1}$, $\\partial y = d \\cdot x^y \\ln x$ (PyTorch's zeros at the edges)."""
-    from .tensor_functions import run_zip
-
-    grad_x = None if x.is_constant() else grad_output * run_zip("pow_base_grad", x, y)
-    grad_y = None if y.is_constant() else grad_output * run_zip("pow_exponent_grad", x, y)
-    return grad_x, grad_y
-
-
 # ## The table
 # Order fixes the kernels' op codes: `add` is binary op 0 (the fast sum's vectorised path).
 
@@ -319,7 +307,7 @@ register("sin", operators.sin, "Sin", back=operators.sin_back, onnx_back=onnx_si
 register("cos", operators.cos, "Cos", back=operators.cos_back, onnx_back=onnx_cos_back)
 register("pow_base_grad", operators.pow_base_grad, onnx_pow_base_grad)
 register("pow_exponent_grad", operators.pow_exponent_grad, onnx_pow_exponent_grad)
-register("pow", operators.pow, "Pow", backward=pow_backward)
+register("pow", operators.pow, "Pow", partials=("pow_base_grad", "pow_exponent_grad"))
 
 REDUCTIONS["sum"] = Reduction("sum", "add", 0.0, "ReduceSum", onnx_axes_input_opset=13)
 REDUCTIONS["max"] = Reduction("max", "maximum", -math.inf, "ReduceMax", onnx_axes_input_opset=18)

@@ -371,7 +371,10 @@ class MatMul(Function):
 
 
 class Primitive(Function):
-    """A primitive of the op table with the derivative rule registered with it.
+    """A primitive of the op table, differentiated by the primitives registered with it:
+
+        one input:   grad_x = back(x, grad_output)                    (e.g. tanh_back)
+        two inputs:  grad_x = grad_output * dfdx(x, y),  grad_y = grad_output * dfdy(x, y)
 
     The hand-written Functions above teach the pattern; this one runs every other entry of
     the table (tanh, sqrt, abs, sin, cos, pow, ...), so adding a primitive needs no class."""
@@ -391,9 +394,15 @@ class Primitive(Function):
 
     @classmethod
     def backward(cls, ctx: Context, grad_output: Tensor) -> Any:  # type: ignore[override]
-        if cls.primitive.backward is None:
-            raise RuntimeError(f"{cls.primitive.name} is not differentiable (no backward rule in the op table)")
-        return cls.primitive.backward(*ctx.saved_values, grad_output)
+        p = cls.primitive
+        if p.back is not None:
+            return run_zip(p.back, ctx.saved_values[0], grad_output)
+        if p.partials is None:
+            raise RuntimeError(f"{p.name} is not differentiable (the op table registers no derivative for it)")
+        x, y = ctx.saved_values[:2]
+        grad_x = None if x.is_constant() else grad_output * run_zip(p.partials[0], x, y)
+        grad_y = None if y.is_constant() else grad_output * run_zip(p.partials[1], x, y)
+        return grad_x, grad_y
 
 
 _PRIMITIVE_FUNCTIONS: dict[str, type[Primitive]] = {}

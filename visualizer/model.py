@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from minitorch import events
+from minitorch import autodiff, events
 from minitorch.autodiff import GraphFreedError, topological_sort
 from minitorch.events import BackwardEvent, ForwardEvent, KernelEvent, Recording, is_nonfinite
 
@@ -153,7 +153,7 @@ class GraphModel:
     def from_value(cls, x: Any, run_backward: bool = True) -> GraphModel:
         """The live graph behind `x` (a Scalar or Tensor): every value it depends on.
 
-        Built from events, as a recording is: `events.report_graph` describes the ops `x`
+        Built from events, as a recording is: `autodiff.report_graph` describes the ops `x`
         depends on (inputs first). If `run_backward` and `x` needs a gradient and has one
         element, backward runs once (graph retained) inside `minitorch.record()` to get the
         backward steps; the leaves' `.grad` are restored afterwards, and an outer recording
@@ -163,7 +163,7 @@ class GraphModel:
             raise TypeError(f"GraphModel.from_value: expected a Scalar or a Tensor, got {type(x).__name__}")
         with events.isolated():
             with events.record() as rec:
-                events.report_graph(x)
+                autodiff.report_graph(x)
             if run_backward and _can_run_backward(x):
                 rec.events += _backward_without_side_effects(x)
         model = cls.from_recording(rec)
