@@ -65,13 +65,17 @@ class CompiledGraph:
     saved: set[int]
     inputs: list[int]  # forward input/param node ids, in feed order
     outputs: list[int]
-    single: bool  # the function returned one Tensor (not a tuple/list)
+    container: type | None  # what the function returned: one Tensor (None), a tuple or a list
     backwards: list[BackwardGraph | None]  # per output (None: it needs no gradient)
     backend: backends.TensorBackend
     traced: Graph = field(repr=False, default=None)  # before the passes, for teaching
     captured: list[Tensor] = field(default_factory=list)
     random: list[RandomSource] = field(default_factory=list)
     guards: list[ConstGuard] = field(default_factory=list)
+
+    @property
+    def single(self) -> bool:
+        return self.container is None
 
     @property
     def output(self) -> int | list[int]:
@@ -194,7 +198,7 @@ class Compiled:
             CompiledCall.apply(*tensors, entry=entry, index=j, values=values, out=out)
             for j in range(len(entry.outputs))
         ]
-        return results[0] if entry.single else tuple(results)
+        return results[0] if entry.single else entry.container(results)
 
     def graph(self, *args: Any, **kwargs: Any) -> Graph:
         """The optimised forward graph for these arguments (compiling if needed)."""
@@ -253,7 +257,7 @@ def build_entry(
     entry = optimise_and_plan(
         joint, [node_id(t) for t in sym_inputs], [node_id(t) for t in outs], real, passes, backward, symbolic
     )
-    entry.single = not isinstance(out, (tuple, list))
+    entry.container = type(out) if isinstance(out, (tuple, list)) else None
     entry.captured = [tensor for tensor, _ in captured]
     return entry
 
@@ -309,7 +313,7 @@ def optimise_and_plan(
         saved,
         input_ids,
         outputs,
-        True,
+        None,
         backwards,
         real,
         traced,
