@@ -207,10 +207,12 @@ class Compiled:
     def entry(self, *args: Any, **kwargs: Any) -> CompiledGraph:
         """The cache entry for these arguments (tracing and compiling if needed, or if a
         constant the trace froze has changed since)."""
-        key = self._key(args, kwargs)
-        entry = self.cache.get(key)
+        entry = self.cache.get(self._key(args, kwargs))
         if entry is None or not entry.guards_hold():
-            entry = self.cache[key] = self._compile(args, kwargs)
+            entry = self._compile(args, kwargs)
+            # Keyed on the state after tracing: what the Python code changed while it ran
+            # (e.g. appended to a captured list), it does not change on compiled calls.
+            self.cache[self._key(args, kwargs)] = entry
             self.compile_count += 1
         return entry
 
