@@ -182,9 +182,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, seed: int | np.ran
         return x
     if p == 1.0:
         return x * 0.0
-    keep = _rng(seed).random(x.shape) >= p
-    mask = tensor(keep / (1.0 - p), backend=x.backend, dtype=x.dtype)
-    return x * mask
+    # Drawn through the backend: graph mode feeds a fresh mask into the compiled graph per call.
+    mask = x.backend.random(lambda: (_rng(seed).random(x.shape) >= p) / (1.0 - p), x.shape, x.dtype)
+    return x * Tensor(mask, backend=x.backend)
 
 
 class Dropout(Module):

@@ -77,7 +77,7 @@ class Tensor(GraphValue):
                     f"{op}: tensors on different backends ({self.backend.name!r} and "
                     f"{value.backend.name!r}); move one with .to(backend)"
                 )
-            return value if value.backend is self.backend else Tensor(value._tensor, backend=self.backend)
+            return value if value.backend is self.backend else self.backend.adopt(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{op}: expected a Tensor or a real number, got {value!r} of type {type(value).__name__}")
         return Tensor(TensorData(np.array([float(value)], dtype=self.dtype), ()), backend=self.backend)

@@ -124,6 +124,16 @@ class TensorBackend:
         """The numbers held by `a`, for events (None where there are none yet, while tracing)."""
         return a.to_numpy()
 
+    def adopt(self, tensor: Any) -> Any:
+        """`tensor` (of a backend `meet` accepted) as a tensor of this one: same data, no history.
+        Graph mode's tracer instead makes a captured tensor that requires grad a graph input."""
+        return type(tensor)(tensor._tensor, backend=self)
+
+    def random(self, draw: Callable[[], np.ndarray], shape: tuple[int, ...], dtype: Any) -> TensorData:
+        """Random numbers from `draw()`. Graph mode's tracer makes them an input of the graph,
+        fed with a fresh `draw()` on every call (not a constant frozen at trace time)."""
+        return TensorData(np.asarray(draw(), dtype=dtype).reshape(-1), tuple(shape))
+
     def matmul(self, a: TensorData, b: TensorData) -> TensorData:
         """Batched (..., n, m) @ (..., m, p) -> (..., n, p); batch dims broadcast."""
         if a.dims < 2 or b.dims < 2:

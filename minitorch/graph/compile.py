@@ -24,10 +24,11 @@ from ..tensor import Tensor
 from ..tensor_data import TensorData
 from ..tensor_functions import Function
 from .executor import Plan
+from .guards import captured_key, map_tensors, tensors_in, value_key
 from .ir import Graph
 from .passes import PIPELINE, Pass, run_passes
 from .split import keep_sources, slice_graph, split
-from .trace import SymbolicBackend, TracingError, node_id, placeholder, symbolic_input
+from .trace import ConstGuard, RandomSource, SymbolicBackend, TracingError, node_id, placeholder, symbolic_input
 
 PassList = Sequence[Pass]
 
@@ -41,48 +42,101 @@ def default_passes() -> list[Pass]:
 
 
 @dataclass
+class BackwardGraph:
+    """The backward program of one output: from its gradient to every input's gradient."""
+
+    graph: Graph
+    plan: Plan
+    grad_input: int  # the placeholder fed with the output's gradient
+    grads: list[int | None]  # per input, the node with its gradient (None: no gradient)
+
+
+@dataclass
 class CompiledGraph:
-    """One specialisation: forward (and backward) graphs and their plans."""
+    """One specialisation: the forward graph, one backward graph per output, and their plans.
+
+    Besides the call's tensors (and the module's parameters), the forward graph reads the
+    `captured` tensors that require grad and fresh numbers from each `random` source; the
+    trace stays valid while every `guard` holds (the constants it froze are unchanged).
+    """
 
     forward: Graph
-    backward: Graph | None
     forward_plan: Plan
-    backward_plan: Plan | None
     saved: set[int]
-    inputs: list[int]  # forward input/param node ids, in call order
-    output: int | list[int]
-    grad_input: int | None  # the backward graph's grad_output placeholder
-    grads: list[int | None]  # per input, the backward node with its gradient (None: no gradient)
+    inputs: list[int]  # forward input/param node ids, in feed order
+    outputs: list[int]
+    container: type | None  # what the function returned: one Tensor (None), a tuple or a list
+    backwards: list[BackwardGraph | None]  # per output (None: it needs no gradient)
     backend: backends.TensorBackend
     traced: Graph = field(repr=False, default=None)  # before the passes, for teaching
+    captured: list[Tensor] = field(default_factory=list)
+    random: list[RandomSource] = field(default_factory=list)
+    guards: list[ConstGuard] = field(default_factory=list)
+
+    @property
+    def single(self) -> bool:
+        return self.container is None
+
+    @property
+    def output(self) -> int | list[int]:
+        return self.outputs[0] if self.single else self.outputs
+
+    @property
+    def backward(self) -> Graph | None:  # of the first output: the whole story for one output
+        return self.backwards[0].graph if self.backwards[0] is not None else None
+
+    @property
+    def backward_plan(self) -> Plan | None:
+        return self.backwards[0].plan if self.backwards[0] is not None else None
+
+    @property
+    def grad_input(self) -> int | None:
+        return self.backwards[0].grad_input if self.backwards[0] is not None else None
+
+    @property
+    def grads(self) -> list[int | None]:
+        return self.backwards[0].grads if self.backwards[0] is not None else [None] * len(self.inputs)
+
+    def guards_hold(self) -> bool:
+        return all(guard.holds() for guard in self.guards)
 
     def run_forward(self, tensors: Sequence[Tensor]) -> dict[int, TensorData]:
+        """Kept forward values: the outputs and what the backward graphs read."""
         feeds = {i: t._tensor for i, t in zip(self.inputs, tensors)}
+        feeds.update({source.node: source.sample() for source in self.random})
         return self.forward_plan.run(feeds)
 
 
 class CompiledCall(Function):
-    """A compiled program as one eager op: forward runs the forward plan, backward the backward plan."""
+    """One output of a compiled program as an eager op; its backward runs that output's backward plan.
+
+    A program with several outputs makes one such op per output: the engine sums the gradients
+    each of them sends to an input, as it does for any tensor used twice.
+    """
 
     @classmethod
     def op_name(cls) -> str:
         return "Compiled"
 
     @staticmethod
-    def forward(ctx: Context, *inputs: Tensor, entry: CompiledGraph) -> Tensor:
-        values = entry.run_forward(inputs)
-        ctx.save_for_backward(entry, {i: values[i] for i in entry.saved if i in values})
-        return Tensor(values[entry.output], backend=entry.backend)
+    def forward(
+        ctx: Context, *inputs: Tensor, entry: CompiledGraph, index: int, values: dict[int, TensorData], out: Any
+    ) -> Tensor:
+        saved = {i: values[i] for i in entry.saved if i in values}
+        ctx.save_for_backward(entry, index, saved, [t.backend for t in inputs])
+        return Tensor(values[entry.outputs[index]], backend=out)
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        entry, saved = ctx.saved_values
-        if entry.backward_plan is None:
-            raise RuntimeError("this compiled function was traced without gradients")
+        entry, index, saved, input_backends = ctx.saved_values
+        program = entry.backwards[index]
+        if program is None:  # this output does not depend on any input that requires grad
+            return (None,) * len(input_backends)
         feeds = dict(saved)
-        feeds[entry.grad_input] = grad_output.contiguous()._tensor
-        values = entry.backward_plan.run(feeds)
-        return tuple(None if g is None else Tensor(values[g], backend=entry.backend) for g in entry.grads)
+        feeds[program.grad_input] = grad_output.contiguous()._tensor
+        values = program.plan.run(feeds)
+        # Each gradient on its input's backend, as in eager mode (the plan may run on another).
+        return tuple(None if g is None else Tensor(values[g], backend=b) for g, b in zip(program.grads, input_backends))
 
 
 # ## Tracing
@@ -104,7 +158,12 @@ def symbolic_parameters(module: Module | None, graph: Graph, symbolic: SymbolicB
 
 
 class Compiled:
-    """`minitorch.compile(fn_or_module)`: a function that traces on first use per input signature."""
+    """`minitorch.compile(fn_or_module)`: a function that traces on first use per input signature.
+
+    Tensors among the arguments (also inside tuples, lists, dicts and keyword arguments) are
+    inputs of the trace; everything else the trace depended on is part of the cache key (see
+    graph/guards.py), so a change of it traces again.
+    """
 
     def __init__(
         self, target: Callable[..., Any] | Module, backend: str | None = None, passes: PassList | None = None
@@ -124,49 +183,52 @@ class Compiled:
             return []
         return [(name, p.value) for name, p in self.module.named_parameters()]
 
-    def _key(self, args: Sequence[Any]) -> Any:
-        def describe(x: Any) -> Any:
-            if isinstance(x, Tensor):
-                return ("T", x.shape, x.dtype.name, x.backend.name, x.requires_grad)
-            return ("py", repr(x))
+    def _key(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        """Everything the trace depends on besides the numbers in the input tensors."""
+        call = (value_key(tuple(args)), value_key(kwargs))
+        return call, captured_key(self.target), is_grad_enabled(), self.backend_name
 
-        params = tuple(describe(t) for _, t in self._parameters())
-        return tuple(describe(a) for a in args), params, is_grad_enabled(), self.backend_name
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        entry = self.entry(*args, **kwargs)
+        tensors = tensors_in((args, kwargs)) + [t for _, t in self._parameters()] + entry.captured
+        values = entry.run_forward(tensors)
+        # Outputs live where eager results would: on the backend of the tensors passed in.
+        out = tensors[0].backend if tensors else entry.backend
+        results = [
+            CompiledCall.apply(*tensors, entry=entry, index=j, values=values, out=out)
+            for j in range(len(entry.outputs))
+        ]
+        return results[0] if entry.single else entry.container(results)
 
-    def __call__(self, *args: Any) -> Any:
-        entry = self.entry(*args)
-        tensors = [a for a in args if isinstance(a, Tensor)] + [t for _, t in self._parameters()]
-        if isinstance(entry.output, list):  # several outputs: computed without gradients
-            values = entry.run_forward(tensors)
-            return tuple(Tensor(values[i], backend=entry.backend) for i in entry.output)
-        return CompiledCall.apply(*tensors, entry=entry)
-
-    def graph(self, *args: Any) -> Graph:
+    def graph(self, *args: Any, **kwargs: Any) -> Graph:
         """The optimised forward graph for these arguments (compiling if needed)."""
-        return self.entry(*args).forward
+        return self.entry(*args, **kwargs).forward
 
-    def entry(self, *args: Any) -> CompiledGraph:
-        """The cache entry for these arguments' signature (tracing and compiling if needed)."""
-        key = self._key(args)
-        entry = self.cache.get(key)
-        if entry is None:
-            entry = self.cache[key] = self._compile(args)
+    def entry(self, *args: Any, **kwargs: Any) -> CompiledGraph:
+        """The cache entry for these arguments (tracing and compiling if needed, or if a
+        constant the trace froze has changed since)."""
+        entry = self.cache.get(self._key(args, kwargs))
+        if entry is None or not entry.guards_hold():
+            entry = self._compile(args, kwargs)
+            # Keyed on the state after tracing: what the Python code changed while it ran
+            # (e.g. appended to a captured list), it does not change on compiled calls.
+            self.cache[self._key(args, kwargs)] = entry
             self.compile_count += 1
         return entry
 
-    def _compile(self, args: Sequence[Any]) -> CompiledGraph:
-        """Trace the target on symbolic copies of `args` (and of the module's parameters)."""
-        tensors = [a for a in args if isinstance(a, Tensor)]
+    def _compile(self, args: Sequence[Any], kwargs: dict[str, Any]) -> CompiledGraph:
+        """Trace the target on symbolic copies of the argument tensors (and of the module's parameters)."""
+        tensors = tensors_in((args, kwargs))
         real = backends.get_backend(self.backend_name or (tensors[0].backend if tensors else None))
         joint = Graph()
         symbolic = SymbolicBackend(joint, real)
-        sym_args = [
-            symbolic_input(joint, symbolic, a, "input", f"arg{i}") if isinstance(a, Tensor) else a
-            for i, a in enumerate(args)
-        ]
+        names = iter(range(len(tensors)))
+        sym_args, sym_kwargs = map_tensors(
+            (tuple(args), kwargs), lambda t: symbolic_input(joint, symbolic, t, "input", f"arg{next(names)}")
+        )
         with symbolic_parameters(self.module, joint, symbolic) as sym_params:
-            out = self.target(*sym_args)
-        sym_inputs = [a for a in sym_args if isinstance(a, Tensor)] + sym_params
+            out = self.target(*sym_args, **sym_kwargs)
+        sym_inputs = tensors_in((sym_args, sym_kwargs)) + sym_params
         return build_entry(joint, symbolic, sym_inputs, out, real, self.passes)
 
     def __repr__(self) -> str:
@@ -185,14 +247,21 @@ def build_entry(
     real: backends.TensorBackend,
     passes: PassList,
 ) -> CompiledGraph:
-    """Differentiate (if needed), split, optimise and plan a traced program."""
-    input_ids = [node_id(t) for t in sym_inputs]
-    if isinstance(out, (tuple, list)):  # several outputs: no gradients
-        return optimise_and_plan(joint, input_ids, [node_id(t) for t in out], real, passes)
-    if not isinstance(out, Tensor):
-        raise TracingError(f"a compiled function must return a Tensor or a tuple of Tensors, got {type(out).__name__}")
-    grad_input, grads = trace_backward(joint, symbolic, sym_inputs, out)
-    return optimise_and_plan(joint, input_ids, node_id(out), real, passes, grad_input, grads)
+    """Differentiate every output (if needed), split, optimise and plan a traced program.
+
+    Captured tensors that require grad (see `SymbolicBackend.adopt`) join the inputs last."""
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if not outs or not all(isinstance(t, Tensor) for t in outs):
+        raise TracingError(f"a compiled function must return a Tensor or a tuple of Tensors, got {out!r}")
+    captured = list(symbolic.captured.values())
+    sym_inputs = sym_inputs + [sym for _, sym in captured]
+    backward = [trace_backward(joint, symbolic, sym_inputs, t) for t in outs]
+    entry = optimise_and_plan(
+        joint, [node_id(t) for t in sym_inputs], [node_id(t) for t in outs], real, passes, backward, symbolic
+    )
+    entry.container = type(out) if isinstance(out, (tuple, list)) else None
+    entry.captured = [tensor for tensor, _ in captured]
+    return entry
 
 
 def trace_backward(
@@ -217,30 +286,50 @@ def trace_backward(
 def optimise_and_plan(
     joint: Graph,
     input_ids: list[int],
-    output: int | list[int],
+    outputs: list[int],
     real: backends.TensorBackend,
     passes: PassList,
-    grad_input: int | None = None,
-    grads: list[int | None] | None = None,
+    backward: list[tuple[int | None, list[int | None]]],
+    symbolic: SymbolicBackend,
 ) -> CompiledGraph:
-    """Split the joint graph into forward (and backward), run the passes, plan each."""
-    grads = [None] * len(input_ids) if grads is None else grads
-    outputs = output if isinstance(output, list) else [output]
-    grad_outputs = [g for g in grads if g is not None]
-    if grad_outputs:
-        forward, backward, saved = split(joint, outputs, grad_outputs)
-        forward = keep_sources(forward, joint, input_ids)
-        backward = keep_sources(backward, joint, [grad_input])
-    else:
-        forward, backward, saved = slice_graph(joint, outputs, input_ids), None, set()
+    """Cut the joint graph into the forward graph and one backward graph per output (each
+    with the forward values it reads, all of them saved), run the passes, plan each."""
+    random = symbolic.random_sources
+    forward = slice_graph(joint, outputs, input_ids + [source.node for source in random])
+    pieces = [
+        split(joint, outputs, [g for g in grads if g is not None]) if grad_input is not None else None
+        for grad_input, grads in backward
+    ]
+    saved = set().union(*(piece[2] for piece in pieces if piece is not None))
     traced = forward.copy()
     forward = run_passes(forward, passes, keep=saved)
-    backward = run_passes(backward, passes) if backward is not None else None
-    forward_plan = Plan(forward, real, keep=saved)
-    backward_plan = Plan(backward, real) if backward is not None else None
+    backwards = [
+        None
+        if piece is None
+        else plan_backward(keep_sources(piece[1], joint, [grad_input]), passes, real, grad_input, grads)
+        for piece, (grad_input, grads) in zip(pieces, backward)
+    ]
     return CompiledGraph(
-        forward, backward, forward_plan, backward_plan, saved, input_ids, output, grad_input, grads, real, traced
+        forward,
+        Plan(forward, real, keep=saved),
+        saved,
+        input_ids,
+        outputs,
+        None,
+        backwards,
+        real,
+        traced,
+        random=list(random),
+        guards=symbolic.const_guards(),
     )
+
+
+def plan_backward(
+    graph: Graph, passes: PassList, real: backends.TensorBackend, grad_input: int, grads: list[int | None]
+) -> BackwardGraph:
+    """Optimise and plan one output's backward graph."""
+    graph = run_passes(graph, passes)
+    return BackwardGraph(graph, Plan(graph, real), grad_input, grads)
 
 
 def compile(

@@ -9,7 +9,9 @@ including backward, so graph autodiff reuses the eager derivative rules.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -106,6 +108,8 @@ class SymbolicBackend(TensorBackend):
         self.name = real.name
         self.kernels = None
         self._consts: dict[int, tuple[TensorData, Node]] = {}
+        self.captured: dict[int, tuple[Tensor, Tensor]] = {}  # id -> (captured tensor, its input)
+        self.random_sources: list[RandomSource] = []
 
     def node_of(self, data: TensorData) -> Node:
         """The IR node holding `data`: symbolic data knows it; concrete data becomes a const."""
@@ -149,8 +153,60 @@ class SymbolicBackend(TensorBackend):
         """A symbolic tensor has no numbers yet; a constant met while tracing has."""
         return None if isinstance(a, SymbolicData) else a.to_numpy()
 
+    def adopt(self, tensor: Tensor) -> Tensor:
+        """A concrete tensor met while tracing (captured, e.g. by a closure). One that requires
+        grad becomes an `input` of the graph, fed with its value and given its gradient on
+        each call; any other becomes a constant (guarded: see `const_guards`)."""
+        if not tensor.requires_grad:
+            return Tensor(tensor._tensor, backend=self)
+        if id(tensor) not in self.captured:
+            name = f"captured{len(self.captured)}"
+            self.captured[id(tensor)] = (tensor, symbolic_input(self.graph, self, tensor, "input", name))
+        return self.captured[id(tensor)][1]
+
+    def random(self, draw: Callable[[], np.ndarray], shape: tuple[int, ...], dtype: Any) -> TensorData:
+        """Random numbers become an `input` node; each call of the compiled graph feeds a fresh `draw()`."""
+        dtype = np.dtype(dtype).name
+        node = self.graph.add("input", [], tuple(shape), dtype, name=f"random{len(self.random_sources)}")
+        self.random_sources.append(RandomSource(node.id, draw, tuple(shape), dtype))
+        return SymbolicData(self.graph, node)
+
+    def const_guards(self) -> list[ConstGuard]:
+        """For every concrete value the trace froze into a constant: a check that it is unchanged."""
+        return [ConstGuard(data, digest(data.to_numpy())) for data, _ in self._consts.values()]
+
     def __repr__(self) -> str:
         return f"SymbolicBackend(tracing for {self.real.name!r})"
+
+
+def digest(array: np.ndarray) -> tuple[Any, ...]:
+    """Shape, dtype and a hash of the bytes of `array`: equal digests mean equal arrays."""
+    array = np.ascontiguousarray(array)
+    return array.shape, array.dtype.str, hashlib.blake2b(array.tobytes(), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class RandomSource:
+    """An input of a compiled graph fed with fresh random numbers on every call (dropout's mask)."""
+
+    node: int
+    draw: Callable[[], np.ndarray]
+    shape: tuple[int, ...]
+    dtype: str
+
+    def sample(self) -> TensorData:
+        return TensorData(np.asarray(self.draw(), dtype=self.dtype).reshape(-1), self.shape)
+
+
+@dataclass(frozen=True)
+class ConstGuard:
+    """A concrete value frozen into the trace, and its digest then: the trace is stale once they differ."""
+
+    data: TensorData
+    frozen: tuple[Any, ...]
+
+    def holds(self) -> bool:
+        return digest(self.data.to_numpy()) == self.frozen
 
 
 def symbolic_input(graph: Graph, backend: SymbolicBackend, like: Tensor, op: str, name: str) -> Tensor:
