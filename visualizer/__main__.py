@@ -9,6 +9,7 @@ python -m visualizer open run.json --print   # the steps as text, no terminal UI
 from __future__ import annotations
 
 import argparse
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -115,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err.filename or err}: no such file" if err.filename else f"error: {err}", file=sys.stderr)
         return 2
     if args.print_steps:
-        print_steps(model, sys.stdout)
+        try:
+            print_steps(model, sys.stdout)
+        except BrokenPipeError:  # piped into `head`, which stopped reading: end quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     else:
         run_app(model)
     return 0
