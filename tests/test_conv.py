@@ -15,7 +15,6 @@ import pytest
 import minitorch
 from minitorch import conv
 
-
 # ## Oracles: sliding_window_view + einsum for conv and pooling, explicit loops for unfold
 
 
@@ -196,7 +195,7 @@ def test_pool2d_values_and_gradients(kind, shape, kernel, stride, padding) -> No
 def test_pool1d_and_pytorch_defaults() -> None:
     x = np.array([[[1.0, 5.0, 2.0, 0.0, 3.0, 4.0, 6.0]]])
     np.testing.assert_array_equal(conv.max_pool1d(t(x), 2).numpy(), [[[5.0, 2.0, 4.0]]])  # stride = kernel
-    np.testing.assert_allclose(conv.avg_pool1d(t(x), 3, stride=2, padding=1).numpy(), [[[2.0, 8 / 3, 7 / 3, 10 / 3]]])
+    np.testing.assert_allclose(conv.avg_pool1d(t(x), 3, stride=2, padding=1).numpy(), [[[2.0, 7 / 3, 7 / 3, 10 / 3]]])
     xt = t(x)
     conv.max_pool1d(xt, 3, stride=1).sum().backward()  # overlapping windows add up at a maximum
     np.testing.assert_array_equal(xt.grad.numpy(), [[[0, 2, 0, 0, 0, 1, 2]]])
@@ -264,8 +263,9 @@ def test_layers_initialise_as_pytorch_and_repr() -> None:
 
 
 @pytest.mark.task4_5
+@pytest.mark.slow  # about 20 s on 2 idle cores (6 epochs of 1437 images), minutes on a loaded machine
 def test_cnn_learns_digits() -> None:
     from minitorch.demo.cnn import train_cnn
 
-    result = train_cnn(epochs=4, backend="fast", seed=0)
+    result = train_cnn(epochs=6, backend="fast", seed=0)
     assert result.test_accuracy >= 0.97, result

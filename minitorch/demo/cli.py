@@ -4,6 +4,7 @@ python -m minitorch.demo                           # tensor MLP on 'xor', fast b
 python -m minitorch.demo --dataset digits --epochs 15
 python -m minitorch.demo --backend simple --points 100
 python -m minitorch.demo --scalar                  # the module-1 network of Scalars
+python -m minitorch.demo --model cnn               # a LeNet-style CNN on 8x8 digits (--mnist FOLDER: MNIST)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .tensor_train import EpochStats, evaluate, predicted_classes, train
 
 DEFAULTS = {"epochs": 150, "points": 100, "hidden": 16, "lr": 0.05, "batch": 0}
 DIGITS_DEFAULTS = {"epochs": 15, "hidden": 64, "lr": 0.01, "batch": 64}
+CNN_DEFAULTS = {"epochs": 6, "lr": 0.01, "batch": 32}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, help="batch size (0: the whole dataset)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scalar", action="store_true", help="train the network of Scalars instead")
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp", help="cnn: LeNet-style CNN on digits")
+    parser.add_argument("--mnist", help="--model cnn: folder with MNIST's IDX files (else 8x8 digits)")
     parser.add_argument(
         "--mode",
         choices=["eager", "graph"],
@@ -60,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     defaults = DIGITS_DEFAULTS if args.dataset == "digits" and not args.scalar else DEFAULTS
+    defaults = CNN_DEFAULTS if args.model == "cnn" and not args.scalar else defaults
     for key, value in {**DEFAULTS, **defaults}.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
@@ -271,12 +276,34 @@ def run_scalar_demo(args: argparse.Namespace, console: Console) -> None:
     console.print(table)
 
 
+def run_cnn_demo(args: argparse.Namespace, console: Console) -> None:
+    """Train the CNN of demo/cnn.py with a progress bar; print test accuracy and the kernel table."""
+    from .cnn import train_cnn
+
+    epochs = args.epochs
+    source = f"MNIST from {args.mnist}" if args.mnist else "8x8 digits"
+    console.print(f"[bold]minitorch demo[/]: LeNet-style CNN learns {source} on the [bold]{args.backend}[/] backend")
+    with progress_bar(console) as progress, profile() as prof:
+        task = progress.add_task("train", total=epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
+
+        def on_epoch(stats: EpochStats) -> None:
+            per_epoch = f"{stats.seconds:.1f} s"
+            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy, per_epoch=per_epoch)
+
+        result = train_cnn(epochs, args.backend, args.seed, args.lr, args.batch, mnist=args.mnist, on_epoch=on_epoch)
+    console.print(result.model)
+    console.print(f"[bold green]test accuracy: {result.test_accuracy:.1%}[/]")
+    console.print(prof.table(limit=10))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     start = time.perf_counter()
     if args.scalar:
         run_scalar_demo(args, console)
+    elif args.model == "cnn":
+        run_cnn_demo(args, console)
     else:
         np.seterr(all="ignore")
         run_tensor_demo(args, console)
