@@ -4,7 +4,7 @@ Layers, bottom up (each imports only those below it): operators -> autodiff (the
 -> Scalar; tensor_data -> backends -> Tensor -> nn, optim, data; graph (graph mode).
 """
 
-from . import data, datasets, nn, operators, optim
+from . import conv, data, datasets, nn, operators, optim
 from .autodiff import (
     Context,
     GraphFreedError,
@@ -50,6 +50,7 @@ __all__ = [
     "backpropagate",
     "central_difference",
     "compile",
+    "conv",
     "data",
     "datasets",
     "derivative_check",

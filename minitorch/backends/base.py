@@ -21,6 +21,7 @@ from ..tensor_data import ShapeError, TensorData, shape_broadcast, strides_from_
 MapOp = Callable[[TensorData], TensorData]
 ZipOp = Callable[[TensorData, TensorData], TensorData]
 ReduceOp = Callable[[TensorData, int], TensorData]
+Dims = tuple[int, ...]  # one int per spatial dim (kernel size, stride, padding, dilation)
 
 
 def empty(shape: tuple[int, ...], dtype: np.dtype) -> TensorData:
@@ -169,6 +170,58 @@ class TensorBackend:
     def __repr__(self) -> str:
         return f"TensorBackend({self.name!r})"
 
+    # ## Convolution and pooling (module 4): unfold (im2col) and fold (col2im) kernels,
+    # and convolution and pooling built on them with matmul and reduce.
+    # Inputs are (N, C, L) or (N, C, H, W); every geometry argument has one int per spatial dim.
+
+    def unfold(
+        self, a: TensorData, kernel: Dims, stride: Dims, padding: Dims, dilation: Dims, fill: float = 0.0
+    ) -> TensorData:
+        """im2col: (N, C, *spatial) -> (N, C*prod(kernel), L), one column per output position."""
+        geo = ConvGeometry(a.shape[2:], kernel, stride, padding, dilation)
+        image = _contiguous(self, a)
+        out = empty((a.shape[0], a.shape[1] * geo.window, geo.positions), a.dtype)
+        began = time.perf_counter() if events.LISTENERS else 0.0
+        self.kernels.unfold(out.storage, image.storage, (*a.shape[:2], *geo.as_2d(a.shape[2:])), *geo.pairs(), fill)
+        if events.LISTENERS:
+            self._report("unfold", began, (a, out), flops=out.size)
+        return out
+
+    def fold(
+        self, cols: TensorData, size: Dims, kernel: Dims, stride: Dims, padding: Dims, dilation: Dims
+    ) -> TensorData:
+        """col2im, the adjoint of `unfold`: (N, C*prod(kernel), L) -> (N, C, *size), overlaps summed."""
+        geo = ConvGeometry(tuple(size), kernel, stride, padding, dilation)
+        channels = cols.shape[1] // geo.window
+        out = empty((cols.shape[0], channels, *size), cols.dtype)
+        out.storage[:] = 0.0
+        began = time.perf_counter() if events.LISTENERS else 0.0
+        shape4 = (cols.shape[0], channels, *geo.as_2d(tuple(size)))
+        self.kernels.fold(out.storage, shape4, _contiguous(self, cols).storage, *geo.pairs())
+        if events.LISTENERS:
+            self._report("fold", began, (cols, out), flops=cols.size)
+        return out
+
+    def conv(self, a: TensorData, weight: TensorData, stride: Dims, padding: Dims, dilation: Dims) -> TensorData:
+        """Cross-correlation (PyTorch's conv, no bias): `out[n, o] = W[o] . unfold(a)[n]`, i.e.
+        unfold then one matmul (O, C*K) @ (N, C*K, L) -> (N, O, L)."""
+        geo = ConvGeometry(a.shape[2:], weight.shape[2:], stride, padding, dilation)
+        cols = self.unfold(a, weight.shape[2:], stride, padding, dilation)
+        flat_weight = _contiguous(self, weight).view((weight.shape[0], -1))
+        return self.matmul(flat_weight, cols).view((a.shape[0], weight.shape[0], *geo.out_size))
+
+    def pool(self, kind: str, a: TensorData, kernel: Dims, stride: Dims, padding: Dims) -> TensorData:
+        """Max ("max") or average ("avg", padding counted as zeros) of every window."""
+        ones = (1,) * len(kernel)
+        geo = ConvGeometry(a.shape[2:], kernel, stride, padding, ones)
+        fill = -math.inf if kind == "max" else 0.0
+        cols = self.unfold(a, kernel, stride, padding, ones, fill)
+        windows = cols.view((a.shape[0], a.shape[1], geo.window, geo.positions))
+        out = self.reduce("max" if kind == "max" else "sum", windows, 2)
+        if kind == "avg":
+            out = self.zip("mul", out, TensorData(np.array([1.0 / geo.window], dtype=a.dtype), (1,)))
+        return out.view((a.shape[0], a.shape[1], *geo.out_size))
+
 
 def _as_3d(x: TensorData, batch: tuple[int, ...]) -> TensorData:
     """View x as (batch, rows, cols), broadcasting its batch dims to `batch` first."""
@@ -180,3 +233,46 @@ def _as_3d(x: TensorData, batch: tuple[int, ...]) -> TensorData:
     # Materialise the broadcast batch so the kernel sees plain (batch, rows, cols).
     full = np.ascontiguousarray(np.broadcast_to(x.to_numpy(), (*batch, rows, cols)))
     return TensorData(full, (int(np.prod(batch)), rows, cols))
+
+
+def _contiguous(backend: TensorBackend, x: TensorData) -> TensorData:
+    return x if x.is_contiguous() else backend.map("id", x)
+
+
+class ConvGeometry:
+    """Where a sliding window goes: for each spatial dim, `out = (size + 2p - d(k-1) - 1) // s + 1`
+    positions (PyTorch's formula). 1-D geometry is run by the kernels as 2-D with a height of 1."""
+
+    def __init__(self, size: Dims, kernel: Dims, stride: Dims, padding: Dims, dilation: Dims) -> None:
+        if not len(size) == len(kernel) == len(stride) == len(padding) == len(dilation) or len(size) not in (1, 2):
+            raise ShapeError(
+                f"conv/pool: need 1 or 2 spatial dims for all of size {size}, kernel {kernel}, "
+                f"stride {stride}, padding {padding}, dilation {dilation}"
+            )
+        self.kernel, self.stride, self.padding, self.dilation = (
+            tuple(int(v) for v in x) for x in (kernel, stride, padding, dilation)
+        )
+        self.out_size = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip(size, self.kernel, self.stride, self.padding, self.dilation)
+        )
+        if min(self.out_size) < 1:
+            raise ShapeError(
+                f"conv/pool: input of size {tuple(size)} is too small for kernel {self.kernel} "
+                f"(padding {self.padding}, dilation {self.dilation}): output size {self.out_size}"
+            )
+        self.window = math.prod(self.kernel)
+        self.positions = math.prod(self.out_size)
+
+    @staticmethod
+    def as_2d(pair: Dims) -> tuple[int, int]:
+        """A 1-D (L,) as (1, L); a 2-D pair as it is."""
+        return (1, int(pair[0])) if len(pair) == 1 else (int(pair[0]), int(pair[1]))
+
+    def pairs(self) -> tuple[Dims, ...]:
+        """kernel, stride, padding, dilation and output size as (H, W) pairs, for the kernels;
+        a 1-D geometry gets height 1: kernel 1, stride 1, padding 0, dilation 1, output 1."""
+        values = (self.kernel, self.stride, self.padding, self.dilation, self.out_size)
+        if len(self.kernel) == 2:
+            return values
+        return tuple((first, v[0]) for first, v in zip((1, 1, 0, 1, 1), values))

@@ -436,3 +436,84 @@ class CudaKernels:
         return cuda_reduce(ops.code_of(fn, 2, "cuda"))
 
     matmul = staticmethod(cuda_matmul)
+
+
+# ## Task 4.4 — unfold (im2col) and fold (col2im) on the GPU
+#
+# The geometry travels as one int64 array `g`: N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow.
+# unfold: one thread per column element, reading its one image element (or the fill).
+# fold: one thread per *image* element, summing the column elements that read it. Unfold's
+# scatter turned into a gather, so no two threads write the same place and no atomics are needed.
+# (One thread per output, not tiled through shared memory: the windows are small here.)
+
+
+@cuda.jit
+def unfold_kernel(out: Storage, a: Storage, g: Index, fill: float) -> None:
+    """Thread t fills `out[t]` = `out[n, (c,i,j), (y,x)]` from `a[n, c, h, w]` or `fill`."""
+    # BEGIN ASSIGN4_4
+    t = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    if t < out.size:
+        ow = g[13]
+        x, y = t % ow, (t // ow) % g[12]
+        row = t // (g[12] * ow)  # (n*C + c)*kh*kw + i*kw + j
+        j, i = row % g[5], (row // g[5]) % g[4]
+        plane = row // (g[4] * g[5])  # n*C + c
+        h = y * g[6] - g[8] + i * g[10]
+        w = x * g[7] - g[9] + j * g[11]
+        if 0 <= h < g[2] and 0 <= w < g[3]:
+            out[t] = a[(plane * g[2] + h) * g[3] + w]
+        else:
+            out[t] = fill
+    # END ASSIGN4_4
+
+
+@cuda.jit
+def fold_kernel(out: Storage, cols: Storage, g: Index) -> None:
+    """Thread t sums into `out[t]` = `out[n, c, h, w]` every column element unfold read from it."""
+    # BEGIN ASSIGN4_4
+    t = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    if t < out.size:
+        w, h = t % g[3], (t // g[3]) % g[2]
+        plane = t // (g[2] * g[3])
+        total = 0.0
+        for i in range(g[4]):
+            for j in range(g[5]):
+                dy = h + g[8] - i * g[10]  # = y * sh for the output row y that reads h
+                dx = w + g[9] - j * g[11]
+                if dy >= 0 and dx >= 0 and dy % g[6] == 0 and dx % g[7] == 0:
+                    y, x = dy // g[6], dx // g[7]
+                    if y < g[12] and x < g[13]:
+                        row = (plane * g[4] + i) * g[5] + j
+                        total += cols[(row * g[12] + y) * g[13] + x]
+        out[t] = total
+    # END ASSIGN4_4
+
+
+def _geometry(shape: Index, *pairs: tuple[int, int]) -> np.ndarray:
+    return np.array([*shape, *(v for pair in pairs for v in pair)], dtype=np.int64)
+
+
+def cuda_unfold(out: Storage, a: Storage, a_shape: Index, kernel, stride, padding, dilation, out_size, fill) -> None:  # noqa: ANN001
+    """Called like `simple.tensor_unfold`: host arrays in, `out` filled."""
+    if out.size == 0:
+        return
+    blocks, threads = elementwise_launch(out.size)
+    out_gpu = to_device(out)
+    geometry = _geometry(a_shape, kernel, stride, padding, dilation, out_size)
+    unfold_kernel[blocks, threads](out_gpu, to_device(a), to_device(geometry), fill)
+    copy_to_host(out_gpu, out)
+
+
+def cuda_fold(out: Storage, out_shape: Index, cols: Storage, kernel, stride, padding, dilation, cols_size) -> None:  # noqa: ANN001
+    """Called like `simple.tensor_fold`."""
+    if out.size == 0:
+        return
+    blocks, threads = elementwise_launch(out.size)
+    out_gpu = to_device(out)
+    geometry = _geometry(out_shape, kernel, stride, padding, dilation, cols_size)
+    fold_kernel[blocks, threads](out_gpu, to_device(cols), to_device(geometry))
+    copy_to_host(out_gpu, out)
+
+
+CudaKernels.unfold = staticmethod(cuda_unfold)  # type: ignore[attr-defined]
+CudaKernels.fold = staticmethod(cuda_fold)  # type: ignore[attr-defined]

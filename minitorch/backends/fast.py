@@ -319,3 +319,86 @@ def _row_major(storage: Storage, shape: Index, strides: Index) -> tuple[Storage,
     view = np.lib.stride_tricks.as_strided(storage, shape=tuple(shape), strides=tuple(s * itemsize for s in strides))
     copy = np.ascontiguousarray(view)
     return copy.reshape(-1), np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+
+
+# ## Task 4.4 — unfold (im2col) and fold (col2im), parallel over (image, channel) planes
+#
+# The loops of `simple.tensor_unfold` / `tensor_fold`, with `prange` over the N*C planes:
+# each plane owns its rows of the columns and its slice of the image, so no two threads ever
+# write the same element (fold's `+=` needs no atomics). Convolution is then unfold + the
+# parallel matmul above: for the small images of the course this was faster, measured, than
+# a direct loop per output (benchmarks/conv.py).
+
+
+@njit(parallel=True)
+def unfold_kernel(
+    out: Storage,
+    a: Storage,
+    a_shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    out_size: tuple[int, int],
+    fill: float,
+) -> None:
+    """`out[n, (c,i,j), (y,x)] = a[n, c, y*sh - ph + i*dh, x*sw - pw + j*dw]` (or `fill`)."""
+    # BEGIN ASSIGN4_4
+    height, width = a_shape[2], a_shape[3]
+    kh, kw = kernel
+    oh, ow = out_size
+    for plane in prange(a_shape[0] * a_shape[1]):
+        image = plane * height * width
+        for i in range(kh):
+            for j in range(kw):
+                start = ((plane * kh + i) * kw + j) * oh * ow
+                for y in range(oh):
+                    h = y * stride[0] - padding[0] + i * dilation[0]
+                    for x in range(ow):
+                        w = x * stride[1] - padding[1] + j * dilation[1]
+                        inside = 0 <= h < height and 0 <= w < width
+                        out[start + y * ow + x] = a[image + h * width + w] if inside else fill
+    # END ASSIGN4_4
+
+
+@njit(parallel=True)
+def fold_kernel(
+    out: Storage,
+    out_shape: tuple[int, int, int, int],
+    cols: Storage,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    cols_size: tuple[int, int],
+) -> None:
+    """Add each column element back where unfold read it; `out` arrives zeroed."""
+    # BEGIN ASSIGN4_4
+    height, width = out_shape[2], out_shape[3]
+    kh, kw = kernel
+    oh, ow = cols_size
+    for plane in prange(out_shape[0] * out_shape[1]):
+        image = plane * height * width
+        for i in range(kh):
+            for j in range(kw):
+                start = ((plane * kh + i) * kw + j) * oh * ow
+                for y in range(oh):
+                    h = y * stride[0] - padding[0] + i * dilation[0]
+                    if 0 <= h < height:
+                        for x in range(ow):
+                            w = x * stride[1] - padding[1] + j * dilation[1]
+                            if 0 <= w < width:
+                                out[image + h * width + w] += cols[start + y * ow + x]
+    # END ASSIGN4_4
+
+
+def _unfold(out: Storage, a: Storage, *rest: object) -> None:
+    launch(unfold_kernel, len(out), out, a, *rest)
+
+
+def _fold(out: Storage, out_shape: tuple[int, ...], cols: Storage, *rest: object) -> None:
+    launch(fold_kernel, len(cols), out, out_shape, cols, *rest)
+
+
+FastKernels.unfold = staticmethod(_unfold)  # type: ignore[attr-defined]
+FastKernels.fold = staticmethod(_fold)  # type: ignore[attr-defined]

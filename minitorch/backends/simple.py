@@ -160,3 +160,77 @@ class SimpleKernels:
     zip = staticmethod(tensor_zip)
     reduce = staticmethod(tensor_reduce)
     matmul = staticmethod(tensor_matmul)
+
+
+# ## Task 4.1 — unfold (im2col) and its adjoint fold (col2im)
+#
+# Both work on contiguous storage: `a` is (N, C, H, W), the columns are (N, C*kh*kw, oh*ow),
+# PyTorch's `unfold` layout: column `y*ow + x` holds the window under output position (y, x),
+# row `(c*kh + i)*kw + j` its element at channel c, kernel offset (i, j). A 1-D input is
+# the same with H = kh = 1. Each geometry argument is a pair (along H, along W).
+
+
+def tensor_unfold(
+    out: Storage,
+    a: Storage,
+    a_shape: Index,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    out_size: tuple[int, int],
+    fill: float,
+) -> None:
+    """`out[n, (c,i,j), (y,x)] = a[n, c, y*sh - ph + i*dh, x*sw - pw + j*dw]`, or `fill`
+    where that position lies in the padding."""
+    # BEGIN ASSIGN4_1
+    batches, channels, height, width = a_shape
+    kh, kw = kernel
+    oh, ow = out_size
+    for n in range(batches):
+        for c in range(channels):
+            for i in range(kh):
+                for j in range(kw):
+                    row = (n * channels + c) * kh * kw + i * kw + j
+                    for y in range(oh):
+                        for x in range(ow):
+                            h = y * stride[0] - padding[0] + i * dilation[0]
+                            w = x * stride[1] - padding[1] + j * dilation[1]
+                            inside = 0 <= h < height and 0 <= w < width
+                            value = a[((n * channels + c) * height + h) * width + w] if inside else fill
+                            out[row * oh * ow + y * ow + x] = value
+    # END ASSIGN4_1
+
+
+def tensor_fold(
+    out: Storage,
+    out_shape: Index,
+    cols: Storage,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    cols_size: tuple[int, int],
+) -> None:
+    """The adjoint of unfold: every column element is *added* back where unfold read it
+    (padding positions drop out). `out` (N, C, H, W) arrives filled with zeros."""
+    # BEGIN ASSIGN4_1
+    batches, channels, height, width = out_shape
+    kh, kw = kernel
+    oh, ow = cols_size
+    for n in range(batches):
+        for c in range(channels):
+            for i in range(kh):
+                for j in range(kw):
+                    row = (n * channels + c) * kh * kw + i * kw + j
+                    for y in range(oh):
+                        for x in range(ow):
+                            h = y * stride[0] - padding[0] + i * dilation[0]
+                            w = x * stride[1] - padding[1] + j * dilation[1]
+                            if 0 <= h < height and 0 <= w < width:
+                                out[((n * channels + c) * height + h) * width + w] += cols[row * oh * ow + y * ow + x]
+    # END ASSIGN4_1
+
+
+SimpleKernels.unfold = staticmethod(tensor_unfold)  # type: ignore[attr-defined]
+SimpleKernels.fold = staticmethod(tensor_fold)  # type: ignore[attr-defined]

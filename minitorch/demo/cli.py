@@ -4,6 +4,7 @@ python -m minitorch.demo                           # tensor MLP on 'xor', fast b
 python -m minitorch.demo --dataset digits --epochs 15
 python -m minitorch.demo --backend simple --points 100
 python -m minitorch.demo --scalar                  # the module-1 network of Scalars
+python -m minitorch.demo --model cnn               # a LeNet-style CNN on 8x8 digits (--mnist FOLDER: MNIST)
 """
 
 from __future__ import annotations
@@ -46,14 +47,18 @@ defaults per dataset (a flag given wins):
   toy datasets   --epochs 150 --hidden 16 --lr 0.05 --batch 0 --points 100
   spiral         --epochs 300 --hidden 32 --lr 0.02
   digits         --epochs 15 --hidden 64 --lr 0.01 --batch 64
+  --model cnn    --epochs 6 --lr 0.01 --batch 32
 toy inputs are standardised (zero mean, unit variance per feature) before training.
 """
+CNN_DEFAULTS = {"epochs": 6, "lr": 0.01, "batch": 32}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, with each unset flag filled from the defaults of the chosen dataset."""
     args = build_parser().parse_args(argv)
     defaults = {} if args.scalar else DATASET_DEFAULTS.get(args.dataset, {})
+    if args.model == "cnn" and not args.scalar:
+        defaults = CNN_DEFAULTS
     for key, value in {**DEFAULTS, **defaults}.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
@@ -86,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=int, help="batch size (0: the whole dataset)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the data, the weights and the shuffling")
     parser.add_argument("--scalar", action="store_true", help="train the module-1 network of Scalars instead")
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp", help="cnn: a LeNet-style CNN on digits")
+    parser.add_argument("--mnist", help="with --model cnn: folder with MNIST's IDX files (else the 8x8 digits)")
     parser.add_argument(
         "--mode",
         choices=["eager", "graph"],
@@ -393,6 +400,26 @@ def run_scalar_demo(args: argparse.Namespace, console: Console) -> None:
     console.print(table)
 
 
+def run_cnn_demo(args: argparse.Namespace, console: Console) -> None:
+    """Train the CNN of demo/cnn.py with a progress bar; print test accuracy and the kernel table."""
+    from .cnn import train_cnn
+
+    epochs = args.epochs
+    source = f"MNIST from {args.mnist}" if args.mnist else "8x8 digits"
+    console.print(f"[bold]minitorch demo[/]: LeNet-style CNN learns {source} on the [bold]{args.backend}[/] backend")
+    with progress_bar(console) as progress, profile() as prof:
+        task = progress.add_task("train", total=epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
+
+        def on_epoch(stats: EpochStats) -> None:
+            per_epoch = f"{stats.seconds:.1f} s"
+            progress.update(task, completed=stats.epoch, loss=stats.loss, accuracy=stats.accuracy, per_epoch=per_epoch)
+
+        result = train_cnn(epochs, args.backend, args.seed, args.lr, args.batch, mnist=args.mnist, on_epoch=on_epoch)
+    console.print(result.model)
+    console.print(f"[bold green]test accuracy: {result.test_accuracy:.1%}[/]")
+    console.print(prof.table(limit=10))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
@@ -403,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.scalar:
             run_scalar_demo(args, console)
+        elif args.model == "cnn":
+            run_cnn_demo(args, console)
         else:
             np.seterr(all="ignore")
             run_tensor_demo(args, console)
