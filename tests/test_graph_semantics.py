@@ -222,3 +222,19 @@ def test_tensors_inside_containers_are_inputs() -> None:
     np.testing.assert_allclose(a.grad.numpy(), [3.0, 4.0])
     np.testing.assert_allclose(compiled((a, tensor([5.0, 6.0]))).numpy(), [5.0, 12.0])
     assert compiled.compile_count == 1
+
+
+def test_compiled_train_step_draws_a_fresh_dropout_mask_each_step_and_obeys_eval() -> None:
+    from minitorch.graph import CompiledTrainStep
+
+    model = nn.Sequential(nn.Linear(4, 8, seed=0), nn.Dropout(0.5, seed=1), nn.Linear(8, 1, seed=2))
+    step = CompiledTrainStep(model, lambda out, y: ((out - y) * (out - y)).mean(), lr=0.0)  # lr 0: weights stay
+    x, y = tensor(np.ones((16, 4))), tensor(np.zeros((16, 1)))
+    losses = {step(x, y) for _ in range(4)}
+    assert len(losses) > 1  # a new mask each step (a mask frozen at trace time gives one loss)
+    model.eval()
+    eval_losses = {step(x, y) for _ in range(3)}
+    assert len(eval_losses) == 1 and step.compile_count == 2  # eval(): retraced, no dropout
+    with minitorch.no_grad():
+        expected = ((model(x) - y) * (model(x) - y)).mean().item()
+    assert eval_losses.pop() == pytest.approx(expected)

@@ -18,10 +18,11 @@ from ..tensor import Tensor
 from ..tensor_data import TensorData
 from .compile import default_passes, symbolic_parameters
 from .executor import Plan
+from .guards import module_state
 from .ir import Graph
 from .passes import Pass, run_passes
 from .split import slice_graph
-from .trace import SymbolicBackend, node_id, symbolic_input
+from .trace import RandomSource, SymbolicBackend, node_id, symbolic_input
 
 
 class TrainStepEntry(NamedTuple):
@@ -32,6 +33,7 @@ class TrainStepEntry(NamedTuple):
     input_ids: list[int]  # x, y, then every parameter
     new_ids: list[int]  # per parameter, the node with its updated value
     loss_id: int
+    random: list[RandomSource]  # inputs fed fresh random numbers each step (dropout masks)
 
 
 class CompiledTrainStep:
@@ -60,7 +62,7 @@ class CompiledTrainStep:
         return self._entry(x, y).plan
 
     def _entry(self, x: Tensor, y: Tensor) -> TrainStepEntry:
-        key = (x.shape, y.shape, x.dtype.name, x.backend.name)
+        key = (x.shape, y.shape, x.dtype.name, x.backend.name, module_state(self.model))
         if key not in self.cache:
             self.cache[key] = self._compile(x, y)
             self.compile_count += 1
@@ -70,6 +72,7 @@ class CompiledTrainStep:
         entry = self._entry(x, y)
         params = [p for _, p in self.model.named_parameters()]
         feeds = dict(zip(entry.input_ids, [x._tensor, y._tensor] + [p.value._tensor for p in params]))
+        feeds.update({source.node: source.sample() for source in entry.random})
         values = entry.plan.run(feeds)
         for p, i in zip(params, entry.new_ids):
             p.value._tensor = values[i]  # the parameter tensor now holds the updated values
@@ -91,5 +94,6 @@ class CompiledTrainStep:
         updated = [p - self.lr * p.grad for p in params]
         input_ids = [node_id(sx), node_id(sy)] + [node_id(p) for p in params]
         outputs = [node_id(loss)] + [node_id(t) for t in updated]
-        graph = run_passes(slice_graph(joint, outputs, input_ids), self.passes)
-        return TrainStepEntry(graph, Plan(graph, x.backend), input_ids, outputs[1:], outputs[0])
+        random = symbolic.random_sources
+        graph = run_passes(slice_graph(joint, outputs, input_ids + [s.node for s in random]), self.passes)
+        return TrainStepEntry(graph, Plan(graph, x.backend), input_ids, outputs[1:], outputs[0], list(random))
