@@ -124,13 +124,13 @@ class VisualizerApp(App[None]):
 
     # ## Iterations: each is its own graph; the scrubber swaps the model
 
-    def action_prev_iteration(self) -> None:
+    async def action_prev_iteration(self) -> None:
         if self.iteration is not None:
-            self.goto_iteration(self.iteration - 1)
+            await self.goto_iteration(self.iteration - 1)
 
-    def action_next_iteration(self) -> None:
+    async def action_next_iteration(self) -> None:
         if self.iteration is not None:
-            self.goto_iteration(self.iteration + 1)
+            await self.goto_iteration(self.iteration + 1)
 
     def action_ask_iteration(self) -> None:
         if self.iteration is None:
@@ -140,16 +140,16 @@ class VisualizerApp(App[None]):
         field.display = True
         field.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.display = False
         event.input.value, text = "", event.value.strip()
         self.query_one("#graph", GraphTree).focus()
         if text.lstrip("-").isdigit():
-            self.goto_iteration(int(text))
+            await self.goto_iteration(int(text))
         else:
             self.notify(f"not an iteration number: {text!r}")
 
-    def goto_iteration(self, index: int) -> None:
+    async def goto_iteration(self, index: int) -> None:
         """Show iteration `index` (clamped into the recording), at the same step number."""
         if self.recording is None or self.iteration is None:
             return
@@ -160,10 +160,9 @@ class VisualizerApp(App[None]):
         self.model = GraphModel.from_recording(self.recording.iteration_recording(index))
         self.profile = texts.profile_of(self.model)
         self.cursor = StepCursor(len(self.model.steps), self.cursor.index or 0)
-        old = self.query_one("#graph", GraphTree)
+        await self.query_one("#graph", GraphTree).remove()
         tree = GraphTree(self.model, id="graph")
-        self.query_one("#main").mount(tree, before=old)
-        old.remove()
+        await self.query_one("#main").mount(tree, before=0)
         tree.border_title = "graph"
         tree.focus()
         self._logged_up_to = None

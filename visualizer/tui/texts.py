@@ -117,7 +117,7 @@ def profile_of(model: GraphModel) -> Profile:
 
 
 OP_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "shapes")
-RUN_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "share", "GFLOP/s", "GB/s")
+RUN_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "share", "GFLOP/s", "GB/s", "first", "steady")
 
 
 def op_kernel_rows(profile: Profile, op: str | None) -> list[tuple[str, ...]]:
@@ -140,10 +140,18 @@ def op_kernel_rows(profile: Profile, op: str | None) -> list[tuple[str, ...]]:
 
 
 def run_kernel_rows(profile: Profile) -> list[tuple[str, ...]]:
-    """Per kernel over the whole run, like `Profile.key_averages`: time share and throughput."""
+    """Per kernel over the whole run, like `Profile.key_averages`: time share, throughput, and
+    the first launch (JIT compilation included) apart from the steady mean of the others."""
     total = profile.total_seconds or 1.0
     return [
-        (*_timing(stats), f"{stats.seconds / total:.1%}", f"{stats.gflops:.2f}", f"{stats.gbytes_per_second:.2f}")
+        (
+            *_timing(stats),
+            f"{stats.seconds / total:.1%}",
+            f"{stats.gflops:.2f}",
+            f"{stats.gbytes_per_second:.2f}",
+            format_seconds(stats.first_seconds),  # the first launch: JIT compilation included
+            format_seconds(stats.steady_mean),
+        )
         for stats in profile.key_averages()
     ]
 
