@@ -88,11 +88,19 @@ def script_recording(script: Path, script_args: list[str], max_bytes: int | None
             except SystemExit as stop:
                 if stop.code not in (None, 0):
                     rec.error = f"SystemExit: {stop.code}"
-            except Exception:  # the script's own error: shown, not raised
-                rec.error = traceback.format_exc()
+            except Exception as err:  # the script's own error: shown, not raised
+                rec.error = script_traceback(err, script)
     finally:
         sys.argv = saved_argv
     return rec
+
+
+def script_traceback(err: BaseException, script: Path) -> str:
+    """The traceback of `err` from the script's first frame on (not the visualizer's or runpy's)."""
+    tb = err.__traceback__
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename) != script:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
 
 
 def recording_for(args: argparse.Namespace) -> minitorch.Recording:
