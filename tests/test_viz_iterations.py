@@ -189,3 +189,13 @@ def test_snapshot_iterations_screen(snap_compare: Any, monkeypatch: pytest.Monke
             rec.mark_iteration()
     app = make_app(GraphModel.from_recording(rec.iteration_recording(-1)), rec)
     assert snap_compare(app, press=["n", "["], terminal_size=(120, 40))
+
+
+def test_a_recording_with_iterations_saves_and_loads_equal(tmp_path: Any) -> None:
+    rec, _, _ = train(iterations=2)
+    loaded = Recording.load(rec.save(tmp_path / "run.json"))
+    assert loaded == rec
+    assert [it.closing.params[0].update_norm for it in loaded.iterations] == [
+        it.closing.params[0].update_norm for it in rec.iterations
+    ]
+    assert loaded.gradient_health().rows == rec.gradient_health().rows

@@ -100,7 +100,11 @@ def render(
     if isinstance(source, Recording) and iteration is not None:
         source = source.iteration_recording(iteration)
     check_size(node_count(source), max_nodes)
-    model = as_model(source)
+    return draw_model(as_model(source), show_saved, max_depth, title)
+
+
+def draw_model(model: GraphModel, show_saved: bool, max_depth: int | None, title: str | None) -> Graph:
+    """The Digraph of a GraphModel (see `render`)."""
     graph = Graph(
         name="minitorch",
         graph_attr={"rankdir": "LR"},
