@@ -12,7 +12,12 @@ Events:
   `contributions` its children sent), local derivative per parent where it is a number
   (scalars), and the gradient sent to each parent. Leaves get one too (op None): the
   gradient they accumulated.
-- `KernelEvent`: a backend kernel ran (name, backend, shapes, seconds, bytes, flops).
+- `KernelEvent`: a backend kernel ran (name, backend, shapes, seconds, bytes, flops), with
+  the step it belongs to, that step's node and its start time (set by the recording).
+- `IterationEvent`: `optimizer.step()` (or `mark_iteration()`) closed a training iteration;
+  per parameter its value, gradient and the size of the update.
+
+Symbolic tensors (graph mode tracing) have no values: their ops are not reported.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +36,7 @@ import numpy as np
 FORMAT_NAME = "minitorch-recording"
 FORMAT_VERSION = 1
 ARRAY_DATA_LIMIT = 64  # arrays up to this many elements keep their data in a recording
+HISTOGRAM_BINS = 16  # larger arrays keep a histogram of their finite values instead
 
 Listener = Callable[["Event"], None]
 LISTENERS: list[Listener] = []
@@ -67,9 +74,15 @@ def summarize(value: Any) -> Any:
         "max": _encode_float(float(finite.max())) if finite.size else None,
         "norm": _encode_float(float(np.sqrt((finite.astype(np.float64) ** 2).sum()))),
         "nonfinite": int(array.size - finite.size),
+        "zeros": int(array.size - np.count_nonzero(array)),
     }
+    if array.ndim >= 2:  # columns that are 0 on every row: e.g. ReLU units dead on the whole batch
+        summary["zero_columns"] = int((~array.reshape(-1, array.shape[-1]).any(axis=0)).sum())
     if array.size <= ARRAY_DATA_LIMIT:
         summary["data"] = [_encode_float(float(x)) for x in array.ravel()]
+    elif finite.size:
+        counts, _ = np.histogram(finite, bins=HISTOGRAM_BINS)
+        summary["hist"] = [int(c) for c in counts]  # over [min, max] in equal bins
     return summary
 
 
@@ -140,16 +153,50 @@ class KernelEvent:
     bytes: int | None = None
     flops: int | None = None
     kind: str = "kernel"
+    step: int | None = None  # index (in the recording) of the forward/backward step that launched it
+    node: int | None = None  # the node that step computed
+    start: float | None = None  # seconds since the recording began
 
 
-Event = ForwardEvent | BackwardEvent | KernelEvent
-_EVENT_TYPES: dict[str, type] = {"forward": ForwardEvent, "backward": BackwardEvent, "kernel": KernelEvent}
+@dataclass
+class ParamStats:
+    """One parameter at an optimizer step: value and gradient before it, and the update's norm."""
+
+    id: int
+    label: str
+    value: Any
+    grad: Any
+    update_norm: float | None = None  # ||new value - old value||, filled in once the step is done
+
+
+@dataclass
+class IterationEvent:
+    """A training iteration ended: `optimizer.step()` ran ("optimizer") or `mark_iteration()` ("mark")."""
+
+    reason: str
+    params: list[ParamStats] = field(default_factory=list)
+    kind: str = "iteration"
+
+
+Event = ForwardEvent | BackwardEvent | KernelEvent | IterationEvent
+_EVENT_TYPES: dict[str, type] = {
+    "forward": ForwardEvent,
+    "backward": BackwardEvent,
+    "kernel": KernelEvent,
+    "iteration": IterationEvent,
+}
 
 
 def emit(event: Event) -> None:
     """Hand `event` to every listener."""
+    finish_optimizer_step()
     for listener in list(LISTENERS):
         listener(event)
+
+
+def is_symbolic(value: Any) -> bool:
+    """True for a tensor being traced by graph mode: it has no numbers to report."""
+    return hasattr(value, "event_value") and hasattr(value, "backend") and value.event_value() is None
 
 
 def node_ref(variable: Any, with_grad: bool = False) -> NodeRef:
@@ -169,7 +216,7 @@ def report_forward(op: str, inputs: Any, output: Any, backend: str | None = None
 
     Ops that backward runs to compute gradients are left out: the backward events carry them.
     """
-    if in_backward:
+    if in_backward or is_symbolic(output):
         return
     refs = [node_ref(x) for x in inputs]
     emit(ForwardEvent(op, refs, node_ref(output), backend, list(module_stack), saved_for_backward(output)))
@@ -208,7 +255,48 @@ def module_scope(label: str) -> Iterator[None]:
 
 def report_kernel(kernel: str, backend: str, shapes: list[list[int]], seconds: float, bytes: int, flops: int) -> None:
     """Called by a backend after a kernel ran (only while someone listens)."""
-    emit(KernelEvent(kernel, backend, current_op, shapes, seconds, bytes, flops))
+    start = time.perf_counter() - seconds
+    emit(KernelEvent(kernel, backend, current_op, shapes, seconds, bytes, flops, start=start))
+
+
+# ## Training iterations
+
+
+# The optimizer step under way: (its event, the parameters, their values before the step).
+_pending_step: list[tuple[IterationEvent, list[Any], list[np.ndarray]]] = []
+
+
+def report_optimizer_step(parameters: list[Any]) -> None:
+    """Called by `Optimizer.step()` before it updates: closes the iteration in every recording.
+
+    Reports each parameter's value and gradient now; the update's norm is filled in at the
+    next event (or when the recording ends), once the parameters hold their new values.
+    """
+    if not LISTENERS:
+        return
+    finish_optimizer_step()
+    values = [p.value for p in parameters]
+    stats = [
+        ParamStats(v.unique_id, v.label(), summarize(_raw(v)), summarize(_raw(v.grad)) if v.grad is not None else None)
+        for v in values
+    ]
+    event = IterationEvent("optimizer", stats)
+    emit(event)
+    _pending_step.append((event, parameters, [np.array(_raw(v), dtype=np.float64) for v in values]))
+
+
+def finish_optimizer_step() -> None:
+    """Fill in the update norms of the optimizer step reported last (it has finished by now)."""
+    while _pending_step:
+        event, parameters, before = _pending_step.pop()
+        for stats, p, old in zip(event.params, parameters, before):
+            new = np.asarray(_raw(p.value), dtype=np.float64)
+            stats.update_norm = float(np.sqrt(((new - old) ** 2).sum())) if new.shape == old.shape else None
+
+
+def mark_iteration() -> None:
+    """Close a training iteration by hand (a loop without an optimizer)."""
+    emit(IterationEvent("mark"))
 
 
 @contextlib.contextmanager
@@ -246,6 +334,8 @@ def reporting(step: BackwardStepFn) -> BackwardStepFn:
     contributions: dict[int, list[tuple[int, Any]]] = {}  # node id -> (child id, grad sent)
 
     def reported(node: Any, d_node: Any) -> list[tuple[Any, Any]]:
+        if is_symbolic(node):  # graph mode tracing its backward: nothing to report
+            return step(node, d_node)
         received = contributions.pop(node.unique_id, [])
         if node.is_leaf():
             sent = step(node, d_node)
@@ -297,14 +387,113 @@ class GraphNode:
     scope: list[str] = field(default_factory=list)
 
 
-class Recording:
-    """Every event seen inside `with record() as rec:`, plus the graph they describe."""
+@dataclass
+class Iteration:
+    """One training iteration of a recording: its events are `events[start:end]`; `end` is the
+    position of its IterationEvent (`closing`), or the recording's end for an unfinished one."""
 
-    def __init__(self, events: list[Event] | None = None) -> None:
+    index: int
+    start: int
+    end: int
+    closing: IterationEvent | None
+
+    @property
+    def closed(self) -> bool:
+        return self.closing is not None
+
+
+class Recording:
+    """Every event seen inside `with record() as rec:`, plus the graph they describe.
+
+    With `max_bytes`, the step-by-step events of the oldest iterations are dropped once the
+    recording holds more than about that many bytes; their IterationEvents (per-parameter
+    norms) stay, so time series still reach back to the first iteration.
+    """
+
+    def __init__(self, events: list[Event] | None = None, max_bytes: int | None = None) -> None:
         self.events: list[Event] = list(events or [])
+        self.max_bytes = max_bytes
+        self.dropped_iterations = 0  # iterations whose steps were dropped to stay under max_bytes
+        self.error: str | None = None  # the traceback of a script that raised while recorded
+        self._began = time.perf_counter()
+        self._steps = sum(e.kind in ("forward", "backward") for e in self.events)
+        self._waiting: list[KernelEvent] = []  # kernels whose step has not been reported yet
+        self._bytes = 0
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, KernelEvent):
+            event.step = self._steps
+            event.start = None if event.start is None else event.start - self._began
+            self._waiting.append(event)
+        elif isinstance(event, (ForwardEvent, BackwardEvent)):
+            node = event.output.id if isinstance(event, ForwardEvent) else event.node
+            for kernel in self._waiting:
+                kernel.node = node
+            self._waiting, self._steps = [], self._steps + 1
         self.events.append(event)
+        if self.max_bytes is not None:
+            self._bytes += _approx_bytes(asdict(event) if isinstance(event, IterationEvent) else event.__dict__)
+            if isinstance(event, IterationEvent) and self._bytes > self.max_bytes:
+                self._drop_oldest_steps()
+
+    def _drop_oldest_steps(self) -> None:
+        """Drop the step events of the oldest closed iterations until under `max_bytes`."""
+        while self._bytes > self.max_bytes:
+            first = next((i for i in self.iterations if i.closed and i.end > i.start), None)
+            if first is None or first.index == len(self.iterations) - 1:
+                return  # keep the latest iteration whole
+            dropped = self.events[first.start : first.end]
+            self._bytes -= sum(_approx_bytes(e.__dict__) for e in dropped)
+            del self.events[first.start : first.end]
+            self.dropped_iterations += 1
+
+    def mark_iteration(self) -> None:
+        """Close the current iteration by hand (this recording only)."""
+        self(IterationEvent("mark"))
+
+    @property
+    def iterations(self) -> list[Iteration]:
+        """The iterations, in order: each ends at an IterationEvent; events after the last one
+        form an unfinished last iteration. A recording with no IterationEvent has none."""
+        result: list[Iteration] = []
+        start = 0
+        for position, event in enumerate(self.events):
+            if isinstance(event, IterationEvent):
+                result.append(Iteration(len(result), start, position, event))
+                start = position + 1
+        if result and start < len(self.events):
+            result.append(Iteration(len(result), start, len(self.events), None))
+        return result
+
+    def iteration_recording(self, index: int) -> Recording:
+        """A recording of iteration `index` alone (negative counts from the end)."""
+        iterations = self.iterations
+        if not iterations:
+            if index in (0, -1):
+                return self
+            raise IndexError(f"iteration {index}: this recording has no iterations")
+        if not -len(iterations) <= index < len(iterations):
+            raise IndexError(f"iteration {index} out of range (the recording has {len(iterations)})")
+        chosen = iterations[index]
+        return Recording(self.events[chosen.start : chosen.end])
+
+    def first_nonfinite_iteration(self) -> int | None:
+        """The first iteration in which a value or gradient was NaN or Inf (None if none was)."""
+        for iteration in self.iterations:
+            for event in self.events[iteration.start : iteration.end]:
+                if _event_nonfinite(event):
+                    return iteration.index
+            grads = [p.grad for p in iteration.closing.params] if iteration.closing else []
+            if any(is_nonfinite(g) for g in grads):
+                return iteration.index
+        return None
+
+    def gradient_health(self) -> Any:
+        """Per parameter and iteration: gradient norm, update/weight ratio, dead ReLUs, flags
+        (see `minitorch.health`)."""
+        from .health import gradient_health  # the table needs rich: loaded when asked for
+
+        return gradient_health(self)
 
     @property
     def forward_events(self) -> list[ForwardEvent]:
@@ -391,11 +580,32 @@ class Recording:
         return "Recording(" + ", ".join(f"{k}={n}" for k, n in counts.items()) + ")"
 
 
+def _approx_bytes(obj: Any) -> int:
+    """About how many bytes `obj` (an event's fields) takes in memory: 8 per number, 64 per record."""
+    if isinstance(obj, dict):
+        return 64 + sum(_approx_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return 64 + sum(_approx_bytes(v) for v in obj)
+    if hasattr(obj, "__dict__"):
+        return _approx_bytes(obj.__dict__)
+    return 8
+
+
+def _event_nonfinite(event: Event) -> bool:
+    if isinstance(event, ForwardEvent):
+        return is_nonfinite(event.output.value)
+    if isinstance(event, BackwardEvent):
+        return is_nonfinite(event.grad_output) or any(map(is_nonfinite, event.grads_to_parents))
+    return False
+
+
 def _event_from_dict(data: dict[str, Any]) -> Event:
     kind = data["kind"]
     if kind not in _EVENT_TYPES:
         raise ValueError(f"unknown event kind {kind!r}")
     fields = dict(data)
+    if kind == "iteration":
+        fields["params"] = [ParamStats(**p) for p in fields["params"]]
     if kind == "forward":
         fields["inputs"] = [NodeRef(**ref) for ref in fields["inputs"]]
         fields["output"] = NodeRef(**fields["output"])
@@ -421,11 +631,22 @@ def isolated() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def record() -> Iterator[Recording]:
-    """Collect every event (forward ops, backward steps, kernels) inside the block."""
-    recording = Recording()
+def record(max_bytes: int | None = None, keep_values_up_to: int | None = None) -> Iterator[Recording]:
+    """Collect every event (forward ops, backward steps, kernels, iterations) inside the block.
+
+    `keep_values_up_to`: arrays with at most this many elements keep all their numbers
+    (default ARRAY_DATA_LIMIT); larger ones keep a summary and a histogram. `max_bytes`
+    bounds the recording's memory (see `Recording`).
+    """
+    global ARRAY_DATA_LIMIT
+    recording = Recording(max_bytes=max_bytes)
+    previous_limit = ARRAY_DATA_LIMIT
+    if keep_values_up_to is not None:
+        ARRAY_DATA_LIMIT = keep_values_up_to
     LISTENERS.append(recording)
     try:
         yield recording
     finally:
+        finish_optimizer_step()
         LISTENERS.remove(recording)
+        ARRAY_DATA_LIMIT = previous_limit

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import events
 from .module import Parameter
 from .tensor import Tensor
 
@@ -52,6 +53,7 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient; parameters with `grad is None` are skipped."""
+        events.report_optimizer_step(self.parameters)  # closes a training iteration in recordings
         for index, p in enumerate(self.parameters):
             if p.value.grad is None:
                 continue

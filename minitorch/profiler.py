@@ -4,7 +4,11 @@ Each launch arrives as an `events.KernelEvent` (kernel, backend, the op that lau
 input shapes, seconds, bytes moved, flops), so recordings carry kernel timings too.
 `prof.table()` aggregates per kernel, like torch.profiler's `key_averages().table()`:
 
-    kernel     backend  calls  total   mean   share  GFLOP/s  GB/s
+    kernel     backend  calls  total   mean   share  GFLOP/s  GB/s  first call  steady mean
+
+The first launch of a kernel (fast and cuda backends: Numba compiles it then, JIT) is shown
+apart from the steady state, the mean of the later launches: `first call - steady mean`
+estimates the compilation time (`KernelStats.jit_seconds`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,23 @@ class KernelStats:
     seconds: float = 0.0
     bytes: int = 0
     flops: int = 0
+    first_seconds: float = 0.0  # the first launch: includes JIT compilation if it compiled then
 
     @property
     def mean(self) -> float:
         return self.seconds / self.calls if self.calls else 0.0
+
+    @property
+    def steady_mean(self) -> float:
+        """Mean time of the launches after the first (the first's if there is only one)."""
+        if self.calls < 2:
+            return self.first_seconds
+        return (self.seconds - self.first_seconds) / (self.calls - 1)
+
+    @property
+    def jit_seconds(self) -> float:
+        """How much longer the first launch took than a steady one: about the compilation time."""
+        return max(self.first_seconds - self.steady_mean, 0.0) if self.calls >= 2 else 0.0
 
     @property
     def gflops(self) -> float:
@@ -69,6 +86,8 @@ class Profile:
             if op is not None and event.op != op:
                 continue
             row = rows.setdefault((event.kernel, event.backend), KernelStats(event.kernel, event.backend))
+            if row.calls == 0:
+                row.first_seconds = event.seconds
             row.calls += 1
             row.seconds += event.seconds
             row.bytes += event.bytes or 0
@@ -89,6 +108,8 @@ class Profile:
             ("share", "right"),
             ("GFLOP/s", "right"),
             ("GB/s", "right"),
+            ("first call", "right"),
+            ("steady mean", "right"),
         ]:
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         total = self.total_seconds or 1.0
@@ -102,8 +123,14 @@ class Profile:
                 f"{row.seconds / total:.1%}",
                 f"{row.gflops:.2f}",
                 f"{row.gbytes_per_second:.2f}",
+                _time(row.first_seconds),
+                _time(row.steady_mean),
             )
         return table
+
+    def jit_seconds(self) -> float:
+        """Estimated compilation time over all kernels (first calls beyond their steady time)."""
+        return sum(row.jit_seconds for row in self.key_averages())
 
     def print(self, **kwargs: object) -> None:
         Console().print(self.table(**kwargs))  # type: ignore[arg-type]

@@ -149,11 +149,14 @@ def test_tensor_mlp_steps_show_the_engines_leaf_gradients() -> None:
         detail, chain = panel(app, "detail"), panel(app, "chain")
         assert f"norm {float(np.linalg.norm(grad)):.6g}" in detail
         assert f"min {grad.min():.6g}" in chain and f"max {grad.max():.6g}" in chain
-        # the forward MatMul step of layer 0 lists its kernel with the recorded launch count
+        # the forward MatMul step of layer 0 lists this step's launches only: its one matmul
+        # (the run has two, one per layer: the whole-run table counts both)
         await press(pilot, "f", "n")
         assert app.step.op == "MatMul"
         table = app.query_one("#op-kernels")
-        assert table.row_count == 1 and table.get_row_at(0)[:3] == ["matmul", "simple", "2"]
+        assert table.row_count == 1 and table.get_row_at(0)[:3] == ["matmul", "simple", "1"]
+        assert [k.kernel for k in model.kernels_of_step(app.step.index)] == ["matmul"]
+        assert sum(k.kernel == "matmul" and k.op == "MatMul" for k in rec.kernel_events) == 2
         kernels_run = {(k.kernel, k.backend) for k in rec.kernel_events}
         assert app.query_one("#run-kernels").row_count == len(kernels_run)
 

@@ -5,6 +5,8 @@
     save(render(loss), "loss.svg")
     show(loss)                    # the Textual app: step through forward and backward
     Stepper(GraphModel.from_value(loss)).next()   # the same steps as text
+    render(ir_graph)              # a graph-mode IR graph; render(after, before=before) for a pass
+    render(rec, iteration=3)      # one training iteration of a recording (default: the last)
 
 Everything draws from a `GraphModel`, built from a live Scalar/Tensor or a
 `minitorch.Recording`. The engine never imports this package.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dot import GraphvizNotInstalled, render, save, to_svg
+from .dot import GraphTooLarge, GraphvizNotInstalled, render, save, to_svg
 from .model import GraphModel, NodeView, Stepper, StepView, step_text
 
 
@@ -26,13 +28,19 @@ def show(x: Any) -> None:
         raise ImportError(
             f"show: the terminal app is not available ({err}); install it with `pip install minitorch[viz]`"
         ) from err
+    from minitorch.events import Recording
+
     from .dot import as_model
 
-    run_app(as_model(x))
+    if isinstance(x, Recording) and (x.iterations or x.error):
+        run_app(as_model(x.iteration_recording(-1) if x.iterations else x), recording=x)
+    else:
+        run_app(as_model(x))
 
 
 __all__ = [
     "GraphModel",
+    "GraphTooLarge",
     "GraphvizNotInstalled",
     "NodeView",
     "StepView",

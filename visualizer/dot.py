@@ -26,7 +26,9 @@ from typing import Any
 import graphviz
 
 from minitorch.events import Recording, is_nonfinite
+from minitorch.graph.ir import Graph as IRGraph
 
+from .ir_dot import render_ir
 from .model import SCOPE_NODES, GraphModel, NodeView, number_text, summary_text
 
 INSTALL_HINT = (
@@ -37,6 +39,7 @@ INSTALL_HINT = (
 FIRST_NONFINITE_MARK = "first NaN/Inf"
 LEAF_FILL = "#dbeafe"  # light blue: the values that collect gradients
 NONFINITE_COLOR = "red"
+MAX_NODES = 2000  # render refuses bigger graphs: Graphviz's layout would not finish
 
 
 class GraphvizNotInstalled(RuntimeError):
@@ -68,8 +71,17 @@ def render(
     show_saved: bool = False,
     max_depth: int | None = None,
     title: str | None = None,
-) -> Graph:
-    """The graph of a live value (Scalar or Tensor), a `Recording` or a `GraphModel`.
+    *,
+    before: Any = None,
+    iteration: int | None = None,
+    max_nodes: int = MAX_NODES,
+) -> graphviz.Digraph:
+    """The graph of a live value (Scalar or Tensor), a `Recording`, a `GraphModel` or an IR graph.
+
+    An IR graph (`minitorch.graph.ir.Graph`) is drawn node by node (op, shape, dtype, a fused
+    node's program); with `before=` the graph before a pass, removed nodes show dashed.
+    A recording with iterations draws one: `iteration` (default the last). A graph of more
+    than `max_nodes` nodes is refused with `GraphTooLarge` (Graphviz would not cope).
 
     `max_depth` limits how many levels of module clusters are drawn: nodes of deeper modules
     are drawn inside their ancestor at that depth (0 draws no clusters). `show_saved` adds
@@ -79,7 +91,20 @@ def render(
     """
     if max_depth is not None and max_depth < 0:
         raise ValueError(f"render: max_depth must be >= 0 or None, got {max_depth}")
-    model = as_model(x_or_recording_or_model)
+    source = x_or_recording_or_model
+    if isinstance(source, IRGraph):
+        check_size(len(source.nodes), max_nodes)
+        return render_ir(source, before=before, title=title)
+    if isinstance(source, Recording) and iteration is None and source.iterations:
+        iteration = len(source.iterations) - 1
+    if isinstance(source, Recording) and iteration is not None:
+        source = source.iteration_recording(iteration)
+    check_size(node_count(source), max_nodes)
+    return draw_model(as_model(source), show_saved, max_depth, title)
+
+
+def draw_model(model: GraphModel, show_saved: bool, max_depth: int | None, title: str | None) -> Graph:
+    """The Digraph of a GraphModel (see `render`)."""
     graph = Graph(
         name="minitorch",
         graph_attr={"rankdir": "LR"},
@@ -101,6 +126,38 @@ def render(
     for node in model.nodes.values():
         _draw_edges(graph, model, node, show_saved)
     return graph
+
+
+class GraphTooLarge(ValueError):
+    """A graph too big to draw with Graphviz; the message says what to do instead."""
+
+
+def check_size(count: int, max_nodes: int) -> None:
+    """Raise GraphTooLarge (at once, before any drawing) if `count` exceeds `max_nodes`."""
+    if count > max_nodes:
+        raise GraphTooLarge(
+            f"render: the graph has {count:,} nodes, more than max_nodes={max_nodes:,}; Graphviz would "
+            "take minutes and gigabytes to lay it out. Instead: collapse modules (max_depth=1), "
+            "pick an iteration (render(rec, iteration=k)), record less, raise max_nodes, or step "
+            "through it in the TUI (visualizer.show(x)), which opens graphs of any size."
+        )
+
+
+def node_count(source: Any) -> int:
+    """How many nodes `render` would draw, counted without building the drawing."""
+    if isinstance(source, GraphModel):
+        return len(source.nodes)
+    if isinstance(source, Recording):
+        ids = set()
+        for event in source.forward_events:
+            ids.add(event.output.id)
+            ids.update(ref.id for ref in event.inputs)
+        return len(ids)
+    if hasattr(source, "history") and hasattr(source, "unique_id"):
+        from minitorch.autodiff import topological_sort
+
+        return len(topological_sort(source))
+    return 0
 
 
 def as_model(graph_source: Any) -> GraphModel:

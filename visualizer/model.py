@@ -17,6 +17,7 @@ scalar, a dict (shape, dtype, min, mean, max, norm, nonfinite, maybe data) for a
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,10 +93,17 @@ class StepView:
                 lines.append(f"d/d{name}: {incoming} × {number_text(local)} = {number_text(sent)}")
             else:  # a tensor: the Jacobian is not shown, only what came in and what went out
                 lines.append(f"d/d{name}: incoming {incoming} → sent {norm_text(sent)}")
+                if isinstance(sent, dict) and sent["shape"]:
+                    lines.append(f"    sent = {values_text(sent)}")
+        if isinstance(self.grad_output, dict) and self.grad_output["shape"]:
+            lines.append(f"    incoming = {values_text(self.grad_output)}")
         if self.op is None:
             lines.append(f"{model.name(self.node)}.grad = {self._sum_text(model)}")
         elif len(self.contributions) > 1:
             lines.append(f"incoming d/d{model.name(self.node)} = {self._sum_text(model)}")
+        if len(self.contributions) > 1 and isinstance(self.grad_output, dict):
+            terms = " + ".join(values_text(grad) for _, grad in self.contributions)
+            lines.append(f"    as numbers: {terms} = {values_text(self.grad_output)}")
         return lines
 
     def _sum_text(self, model: GraphModel) -> str:
@@ -123,6 +131,7 @@ class GraphModel:
     kernels: list[KernelEvent] = field(default_factory=list)
     output: int | None = None
     saved_values: dict[int, list[Any] | str] = field(default_factory=dict)
+    step_kernels: dict[int, list[KernelEvent]] = field(default_factory=dict)  # step index -> its launches
 
     # -- building ---------------------------------------------------------------
 
@@ -144,9 +153,11 @@ class GraphModel:
             )
         _add_nodes_seen_only_in_backward(nodes, rec.backward_events)
         _place_leaves_in_scopes(nodes)
+        _name_parameters_by_path(nodes, rec.forward_events)
         model = cls(nodes, _steps_from_events(rec.events, nodes), list(rec.kernel_events))
         model.output = _output_of(rec)
         model.saved_values = {e.output.id: e.saved for e in rec.forward_events if e.saved is not None}
+        model.step_kernels = _kernels_by_step(rec.events)
         return model
 
     @classmethod
@@ -213,6 +224,10 @@ class GraphModel:
             raise ValueError(f"phase_start: phase must be 'forward' or 'backward', got {phase!r}")
         return next((step.index for step in self.steps if step.phase == phase), None)
 
+    def kernels_of_step(self, index: int) -> list[KernelEvent]:
+        """The kernel launches of step `index` alone (a compiled call: its fused kernels)."""
+        return self.step_kernels.get(index, [])
+
     def kernels_for(self, op: str | None) -> list[KernelEvent]:
         """Kernel launches made by `op` ("MatMul", or "MatMul.backward" for its backward)."""
         return [kernel for kernel in self.kernels if kernel.op == op]
@@ -267,6 +282,8 @@ def summary_text(value: Any) -> str:
         return "None"
     if not isinstance(value, dict):
         return number_text(value)
+    if not value["shape"]:  # a 0-d tensor is a number
+        return number_text(value["data"][0] if value.get("data") else value.get("mean"))
     text = f"{tuple(value['shape'])} {value['dtype']}"
     if value.get("min") is not None:
         text += "".join(f" {key} {number_text(value[key])}" for key in ("min", "mean", "max"))
@@ -275,9 +292,31 @@ def summary_text(value: Any) -> str:
     return text
 
 
+SMALL_TENSOR = 16  # tensors up to this many elements show every value
+SAMPLE = 4  # larger ones show their first few values
+
+
+def values_text(value: Any) -> str:
+    """A value with its numbers: a tensor of at most 16 elements as all its values
+    "[1.0, -2.0, 0.5]"; a larger one as a sample and its norm, saying so:
+    "[0.1, 0.2, 0.3, 0.4, …] (first 4 of 100 values; norm 2.5)".
+    """
+    if not isinstance(value, dict):
+        return summary_text(value)
+    data, size = value.get("data"), math.prod(value["shape"])
+    if not value["shape"]:
+        return summary_text(value)
+    if data is not None and size <= SMALL_TENSOR:
+        return "[" + ", ".join(number_text(x) for x in data) + "]"
+    if data is not None:
+        sample = ", ".join(number_text(x) for x in data[:SAMPLE])
+        return f"[{sample}, …] (first {SAMPLE} of {size} values; norm {number_text(value['norm'])})"
+    return f"norm {number_text(value['norm'])} ({size} values, too many to keep)"
+
+
 def norm_text(value: Any) -> str:
     """A tensor summary's shape and norm, "(3, 2) norm 1.23"; a scalar as itself."""
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not value["shape"]:  # a number (a 0-d tensor too)
         return summary_text(value)
     text = f"{tuple(value['shape'])} norm {number_text(value['norm'])}"
     return text + (f" ({value['nonfinite']} NaN/Inf)" if value.get("nonfinite") else "")
@@ -359,6 +398,31 @@ def _add_nodes_seen_only_in_backward(nodes: dict[int, NodeView], backward: list[
                 None,
                 event.grad_output,
             )
+
+
+def _kernels_by_step(event_list: list[Any]) -> dict[int, list[KernelEvent]]:
+    """Kernels launched before a step's event belong to it (an op reports after its kernels ran)."""
+    result: dict[int, list[KernelEvent]] = {}
+    waiting: list[KernelEvent] = []
+    index = 0
+    for event in event_list:
+        if isinstance(event, KernelEvent):
+            waiting.append(event)
+        elif isinstance(event, (ForwardEvent, BackwardEvent)):
+            if waiting:
+                result[index] = waiting
+            waiting, index = [], index + 1
+    return result
+
+
+def _name_parameters_by_path(nodes: dict[int, NodeView], forward: list[ForwardEvent]) -> None:
+    """A parameter inside a submodule is called by its path: `layers.0.weight`, not `weight`."""
+    from minitorch.health import parameter_paths
+
+    for node_id, path in parameter_paths(forward).items():
+        node = nodes.get(node_id)
+        if node is not None and node.kind == "leaf" and "." in path:
+            node.label = path
 
 
 def _place_leaves_in_scopes(nodes: dict[int, NodeView]) -> None:

@@ -12,17 +12,19 @@ from .app import VisualizerApp
 from .cursor import StepCursor
 
 if TYPE_CHECKING:
+    from minitorch.events import Recording
     from visualizer.model import GraphModel
 
 
-def make_app(model: GraphModel) -> VisualizerApp:
-    """The app on `model`, not yet running (tests drive it with `run_test()`)."""
-    return VisualizerApp(model)
+def make_app(model: GraphModel, recording: Recording | None = None) -> VisualizerApp:
+    """The app on `model` (with `recording`: its iterations too), not yet running
+    (tests drive it with `run_test()`)."""
+    return VisualizerApp(model, recording)
 
 
-def run_app(model: GraphModel) -> None:
+def run_app(model: GraphModel, recording: Recording | None = None) -> None:
     """Open the app on `model` in the terminal; returns when the user quits."""
-    make_app(model).run()
+    make_app(model, recording).run()
 
 
 __all__ = ["StepCursor", "VisualizerApp", "make_app", "run_app"]

@@ -13,14 +13,18 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, RichLog, Static, Tree
+from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static, Tree
+
+from visualizer.model import GraphModel
+from visualizer.timeline import kernel_timeline, series_lines
 
 from . import texts
 from .cursor import StepCursor
 from .graph_tree import GraphTree
 
 if TYPE_CHECKING:
-    from visualizer.model import GraphModel, StepView
+    from minitorch.events import Recording
+    from visualizer.model import StepView
 
 LOG_TAIL = 200  # steps the event log keeps on screen
 EXPAND_ALL_LIMIT = 2000  # above this many nodes, "expand all" opens modules but not node lists
@@ -41,15 +45,21 @@ class VisualizerApp(App[None]):
         Binding("x", "first_nonfinite", "NaN/Inf"),
         Binding("e", "expand_all", "Expand all"),
         Binding("c", "collapse_all", "Collapse all"),
+        Binding("[", "prev_iteration", "Prev iter"),
+        Binding("]", "next_iteration", "Next iter"),
+        Binding("g", "ask_iteration", "Go to iter"),
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, model: GraphModel) -> None:
+    def __init__(self, model: GraphModel, recording: Recording | None = None) -> None:
         super().__init__()
         self.model = model
-        self.cursor = StepCursor(len(model.steps))
+        self.recording = recording
+        self.iterations = recording.iterations if recording is not None else []
+        self.iteration: int | None = len(self.iterations) - 1 if self.iterations else None
+        failed = recording is not None and recording.error is not None
+        self.cursor = StepCursor(len(model.steps), index=len(model.steps) - 1 if failed else 0)
         self.profile = texts.profile_of(model)
-        self._kernel_op: Any = object()  # the op whose kernels the table shows now
         self._logged_up_to: int | None = None  # last step written to the event log
 
     def compose(self) -> ComposeResult:
@@ -62,7 +72,15 @@ class VisualizerApp(App[None]):
                     yield Static(id="chain", markup=False)
                 yield DataTable(id="op-kernels", cursor_type="none", zebra_stripes=True)
                 yield DataTable(id="run-kernels", cursor_type="none", zebra_stripes=True)
+                yield Static(id="timeline", markup=False)
+                if self.iterations:
+                    with Horizontal(id="over-time"):
+                        yield Static(id="series", markup=False)
+                        yield Static(id="health", markup=False)
+                if self.recording is not None and self.recording.error:
+                    yield Static(self.recording.error.rstrip(), id="error", markup=False)
                 yield RichLog(id="log", max_lines=LOG_TAIL, wrap=False)
+        yield Input(id="goto", placeholder="iteration number, then Enter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -70,19 +88,85 @@ class VisualizerApp(App[None]):
             "#graph": "graph",
             "#detail": "node",
             "#chain": "chain rule",
-            "#op-kernels": "kernels of this op",
+            "#op-kernels": "kernels of this step",
             "#run-kernels": "kernels, whole run",
+            "#timeline": "kernel timeline",
             "#log": "steps",
         }
         for selector, title in titles.items():
             self.query_one(selector).border_title = title
         for selector in ("#op-kernels", "#run-kernels", "#log"):
             self.query_one(selector).can_focus = False  # arrows stay with the tree and the steps
-        run_table = self.query_one("#run-kernels", DataTable)
-        run_table.add_columns(*texts.RUN_KERNEL_COLUMNS)
-        run_table.add_rows(texts.run_kernel_rows(self.profile))
-        self.query_one("#op-kernels", DataTable).add_columns(*texts.OP_KERNEL_COLUMNS)
+        self.query_one("#run-kernels", DataTable).add_columns(*texts.RUN_KERNEL_COLUMNS)
+        self.query_one("#op-kernels", DataTable).add_columns(*texts.STEP_KERNEL_COLUMNS)
+        self.query_one("#goto", Input).display = False
+        if self.recording is not None and self.recording.error:
+            self.query_one("#error").border_title = "the script raised here"
+            self.notify("the script raised: opened on its last recorded step", severity="error")
+        self.show_run()
         self.query_one("#graph", GraphTree).focus()
+        self.show_step()
+
+    def show_run(self) -> None:
+        """The panels that depend on the model only: whole-run kernels, timeline, health."""
+        run_table = self.query_one("#run-kernels", DataTable)
+        run_table.clear()
+        run_table.add_rows(texts.run_kernel_rows(self.profile))
+        self.query_one("#timeline", Static).update(Text("\n".join(kernel_timeline(self.model.kernels))))
+        if self.iteration is not None and self.recording is not None:
+            first = self.recording.first_nonfinite_iteration()
+            health = self.query_one("#health", Static)
+            health.border_title = f"gradient health, iteration {self.iteration}"
+            lines = texts.health_lines(self.recording, self.iteration)
+            if first is not None:
+                lines.append(f"⚠ first NaN/Inf in iteration {first}")
+            health.update(styled(lines))
+
+    # ## Iterations: each is its own graph; the scrubber swaps the model
+
+    async def action_prev_iteration(self) -> None:
+        if self.iteration is not None:
+            await self.goto_iteration(self.iteration - 1)
+
+    async def action_next_iteration(self) -> None:
+        if self.iteration is not None:
+            await self.goto_iteration(self.iteration + 1)
+
+    def action_ask_iteration(self) -> None:
+        if self.iteration is None:
+            self.notify("this recording has no iterations")
+            return
+        field = self.query_one("#goto", Input)
+        field.display = True
+        field.focus()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        event.input.value, text = "", event.value.strip()
+        self.query_one("#graph", GraphTree).focus()
+        if text.lstrip("-").isdigit():
+            await self.goto_iteration(int(text))
+        else:
+            self.notify(f"not an iteration number: {text!r}")
+
+    async def goto_iteration(self, index: int) -> None:
+        """Show iteration `index` (clamped into the recording), at the same step number."""
+        if self.recording is None or self.iteration is None:
+            return
+        index = min(max(index, 0), len(self.iterations) - 1)
+        if index == self.iteration:
+            return
+        self.iteration = index
+        self.model = GraphModel.from_recording(self.recording.iteration_recording(index))
+        self.profile = texts.profile_of(self.model)
+        self.cursor = StepCursor(len(self.model.steps), self.cursor.index or 0)
+        await self.query_one("#graph", GraphTree).remove()
+        tree = GraphTree(self.model, id="graph")
+        await self.query_one("#main").mount(tree, before=0)
+        tree.border_title = "graph"
+        tree.focus()
+        self._logged_up_to = None
+        self.show_run()
         self.show_step()
 
     # ## Actions: each moves the cursor, then shows the step if it changed
@@ -142,22 +226,32 @@ class VisualizerApp(App[None]):
             chain.update(Text(""))
             return
         self.sub_title = texts.step_title(self.model, step)
+        if self.iteration is not None:
+            self.sub_title += f" · iteration {self.iteration}/{len(self.iterations) - 1}"
         detail.update(styled(texts.node_detail_lines(self.model, step.node)))
         chain.update(styled(texts.chain_lines(self.model, step)))
         chain.border_title = "chain rule" if step.phase == "backward" else "forward: the op"
-        self.show_op_kernels(texts.kernel_op(step))
+        self.show_step_kernels(step)
         self.show_log(step.index)
+        self.show_series(step.node)
         self.follow_in_tree(step.node)
 
-    def show_op_kernels(self, op: str | None) -> None:
-        if op == self._kernel_op:
-            return  # same op as the last step: same rows
-        self._kernel_op = op
+    def show_step_kernels(self, step: StepView) -> None:
+        """This step's launches only (a compiled call shows its fused kernels)."""
         table = self.query_one("#op-kernels", DataTable)
-        rows = texts.op_kernel_rows(self.profile, op)
-        table.border_title = f"kernels of {op or 'this step'}" + ("" if rows else ": none recorded")
+        rows = texts.step_kernel_rows(self.model, step.index)
+        table.border_title = f"kernels of this step ({step.op or 'leaf'})" + ("" if rows else ": none")
         table.clear()
         table.add_rows(rows)
+
+    def show_series(self, node_id: int) -> None:
+        """Sparklines of the node's value and gradient norm across the iterations."""
+        if self.iteration is None or self.recording is None:
+            return
+        lines = series_lines(self.recording, self.iteration, node_id, self.model.name(node_id))
+        series = self.query_one("#series", Static)
+        series.border_title = "over iterations"
+        series.update(styled(lines))
 
     def show_log(self, index: int) -> None:
         """Steps up to `index`: one more line when stepping on, the tail rewritten otherwise."""

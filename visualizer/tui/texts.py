@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minitorch.events import is_nonfinite
+from minitorch.events import Recording, is_nonfinite
 from minitorch.profiler import KernelStats, Profile
 from visualizer.model import norm_text
 
@@ -117,7 +117,7 @@ def profile_of(model: GraphModel) -> Profile:
 
 
 OP_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "shapes")
-RUN_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "share", "GFLOP/s", "GB/s")
+RUN_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "share", "GFLOP/s", "GB/s", "first", "steady")
 
 
 def op_kernel_rows(profile: Profile, op: str | None) -> list[tuple[str, ...]]:
@@ -140,10 +140,18 @@ def op_kernel_rows(profile: Profile, op: str | None) -> list[tuple[str, ...]]:
 
 
 def run_kernel_rows(profile: Profile) -> list[tuple[str, ...]]:
-    """Per kernel over the whole run, like `Profile.key_averages`: time share and throughput."""
+    """Per kernel over the whole run, like `Profile.key_averages`: time share, throughput, and
+    the first launch (JIT compilation included) apart from the steady mean of the others."""
     total = profile.total_seconds or 1.0
     return [
-        (*_timing(stats), f"{stats.seconds / total:.1%}", f"{stats.gflops:.2f}", f"{stats.gbytes_per_second:.2f}")
+        (
+            *_timing(stats),
+            f"{stats.seconds / total:.1%}",
+            f"{stats.gflops:.2f}",
+            f"{stats.gbytes_per_second:.2f}",
+            format_seconds(stats.first_seconds),  # the first launch: JIT compilation included
+            format_seconds(stats.steady_mean),
+        )
         for stats in profile.key_averages()
     ]
 
@@ -154,3 +162,56 @@ def _timing(stats: KernelStats) -> tuple[str, ...]:
 
 def _shape(shape: Any) -> str:
     return "(" + ",".join(str(n) for n in shape) + ")"
+
+
+# ## Iterations, gradient health, a script's error
+
+
+def recording_lines(rec: Recording) -> list[str]:
+    """What `--print` adds after the steps: iterations, first NaN, gradient health, the error."""
+    lines = []
+    iterations = rec.iterations
+    if iterations:
+        lines.append(f"── {len(iterations)} iterations (showing the last)")
+        if rec.dropped_iterations:
+            lines.append(f"  steps of {rec.dropped_iterations} early iterations dropped to stay under max_bytes")
+        first = rec.first_nonfinite_iteration()
+        lines.append(f"  first NaN/Inf in iteration {first}" if first is not None else "  no NaN/Inf")
+        health = rec.gradient_health()
+        if health.rows:
+            lines.append("── gradient health")
+            lines += ["  " + line for line in str(health).split("\n")]
+    if rec.error:
+        lines.append("── the script raised (steps up to the failure are above)")
+        lines += ["  " + line for line in rec.error.rstrip().split("\n")]
+    return lines
+
+
+def health_lines(rec: Recording, iteration: int) -> list[str]:
+    """The gradient health rows of one iteration, one line per parameter."""
+    from minitorch.health import row_cells
+
+    rows = rec.gradient_health().at(iteration)
+    if not rows:
+        return [f"iteration {iteration}: no optimizer step recorded"]
+    lines = [f"{'parameter':<20} {'grad norm':>10} {'upd/weight':>10} {'dead':>5}  flags"]
+    for row in rows:
+        _, name, grad, ratio, dead, flags = row_cells(row)
+        lines.append(f"{name[:20]:<20} {grad:>10} {ratio:>10} {dead:>5}  {flags}")
+    return lines
+
+
+STEP_KERNEL_COLUMNS = ("kernel", "backend", "calls", "total", "mean", "shapes")
+
+
+def step_kernel_rows(model: GraphModel, index: int) -> list[tuple[str, ...]]:
+    """This step's launches only (a compiled call: its fused kernels), per kernel."""
+    profile = Profile()
+    profile.launches = list(model.kernels_of_step(index))
+    shapes: dict[tuple[str, str], list[str]] = {}
+    for launch in profile.launches:
+        seen = shapes.setdefault((launch.kernel, launch.backend), [])
+        text = " ".join(_shape(s) for s in launch.shapes)
+        if text not in seen:
+            seen.append(text)
+    return [(*_timing(stats), "; ".join(shapes[(stats.kernel, stats.backend)][:2])) for stats in profile.key_averages()]
