@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .backends.base import TensorBackend
-from .module import Module, Parameter
-from .tensor import Tensor, tensor
-from .tensor_data import ShapeError, resolve_dtype
+from ..backends.base import TensorBackend
+from ..module import Module, Parameter
+from ..tensor import Tensor, tensor
+from ..tensor_data import ShapeError, resolve_dtype
 
 # ## Helpers
 
@@ -370,3 +370,5 @@ __all__ = [
     "softmax",
     "tanh",
 ]
+
+from . import functional  # noqa: E402, F401  (after the definitions it re-exports: `minitorch.nn.functional`)
