@@ -512,26 +512,5 @@ def from_numpy(array: np.ndarray, backend: str | TensorBackend | None = None, re
     )
 
 
-def _filled(shape: Sequence[int], value: float, **kwargs: Any) -> Tensor:
-    shape = tuple(int(s) for s in shape)
-    return tensor(np.full(shape, value, dtype=resolve_dtype(kwargs.pop("dtype", None) or "float64")), **kwargs)
-
-
-def zeros(shape: Sequence[int], requires_grad: bool = False, backend: Any = None, dtype: Any = None) -> Tensor:
-    return _filled(shape, 0.0, requires_grad=requires_grad, backend=backend, dtype=dtype)
-
-
-def ones(shape: Sequence[int], requires_grad: bool = False, backend: Any = None, dtype: Any = None) -> Tensor:
-    return _filled(shape, 1.0, requires_grad=requires_grad, backend=backend, dtype=dtype)
-
-
-def rand(
-    shape: Sequence[int],
-    seed: int | None = None,
-    requires_grad: bool = False,
-    backend: Any = None,
-    dtype: Any = None,
-) -> Tensor:
-    """Uniform [0, 1) values; the same `seed` gives the same tensor."""
-    values = np.random.default_rng(seed).random(tuple(int(s) for s in shape))
-    return tensor(values, requires_grad=requires_grad, backend=backend, dtype=dtype or "float64")
+# zeros, ones, rand and the other creation functions live in creation.py (re-exported here).
+from .creation import ones, rand, zeros  # noqa: E402, F401
