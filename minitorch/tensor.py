@@ -328,6 +328,8 @@ class Tensor(GraphValue):
     def _check_dim(self, dim: int, op: str) -> int:
         """`dim` as a non-negative index (negative counts from the end); a 0-d tensor takes 0 or -1."""
         dims = max(self.dims, 1)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{op}: argument 'dim' must be an integer, got {dim!r}")
         if not -dims <= dim < dims:
             raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape {self.shape}")
         return dim % dims
