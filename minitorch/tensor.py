@@ -514,5 +514,4 @@ def from_numpy(array: np.ndarray, backend: str | TensorBackend | None = None, re
     )
 
 
-# zeros, ones, rand and the other creation functions live in creation.py (re-exported here).
-from .creation import ones, rand, zeros  # noqa: E402, F401
+# zeros, ones, rand and the other creation functions live in creation.py.
