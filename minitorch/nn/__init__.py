@@ -206,7 +206,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
-        self.rng = _rng(seed)
+        self.rng = None if seed is None else _rng(seed)  # None: the global generator at each call
 
     def forward(self, x: Tensor) -> Tensor:
         return dropout(x, self.p, self.training, self.rng)
