@@ -4,6 +4,8 @@ Layers, bottom up (each imports only those below it): operators -> autodiff (the
 -> Scalar; tensor_data -> backends -> Tensor -> nn, optim, data; graph (graph mode).
 """
 
+import numpy as np
+
 from . import conv, data, datasets, nn, operators, optim
 from .autodiff import (
     Context,
@@ -15,21 +17,88 @@ from .autodiff import (
     topological_sort,
 )
 from .backends import available_backends, get_backend, set_default_backend
+from .creation import (
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .datasets import DATASETS
 from .events import Recording, RecordingError, record
+from .functions import (
+    abs,
+    argmax,
+    cat,
+    clamp,
+    exp,
+    log,
+    matmul,
+    max,
+    mean,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    stack,
+    sum,
+    tanh,
+    where,
+)
 from .graph import compile  # minitorch.compile, as torch.compile
 from .module import Module, Parameter
 from .profiler import Profile, profile
 from .scalar import Scalar, derivative_check
 from .scalar_functions import ScalarFunction
 from .serialization import CheckpointError, load, save
-from .tensor import Tensor, from_numpy, ones, rand, tensor, zeros
+from .tensor import Tensor, from_numpy, tensor
 from .tensor_data import IndexingError, ShapeError, TensorData
 from .tensor_functions import Function
 
 __version__ = "0.1.0"
 
+float32, float64 = np.dtype("float32"), np.dtype("float64")  # dtype=minitorch.float32, as torch
+
 __all__ = [
+    "arange",
+    "eye",
+    "full",
+    "full_like",
+    "linspace",
+    "manual_seed",
+    "ones_like",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "zeros_like",
+    "abs",
+    "argmax",
+    "cat",
+    "clamp",
+    "exp",
+    "log",
+    "matmul",
+    "max",
+    "mean",
+    "pow",
+    "relu",
+    "sigmoid",
+    "sqrt",
+    "stack",
+    "sum",
+    "tanh",
+    "where",
+    "float32",
+    "float64",
     "DATASETS",
     "CheckpointError",
     "Context",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -56,16 +57,25 @@ class TensorDataset:
         return f"TensorDataset(X: {self.X.shape} {self.X.dtype}, y: {self.y.shape} {self.y.dtype})"
 
 
+def _check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"DataLoader: argument 'batch_size' must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
 class DataLoader:
     """Batches of `batch_size` rows as `(X, y)` Tensors; with `shuffle`, a new order every epoch.
 
-    The order comes from a numpy Generator seeded once with `seed`, so a run is reproducible
-    and epoch 2 differs from epoch 1. `drop_last` drops a final batch smaller than `batch_size`.
+    `dataset` is any map-style dataset, as in PyTorch: `len(dataset)` and `dataset[i]`. Its
+    items (tuples of tensors, arrays or numbers) are collated field by field into batched
+    tensors; a `TensorDataset` hands over a whole batch at once. The order comes from a numpy
+    Generator seeded once with `seed`, so a run is reproducible and epoch 2 differs from
+    epoch 1. `drop_last` drops a final batch smaller than `batch_size`.
     """
 
     def __init__(
         self,
-        dataset: TensorDataset,
+        dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
         seed: int | None = None,
@@ -73,8 +83,11 @@ class DataLoader:
         backend: str | TensorBackend | None = None,
         dtype: Any = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
+        batch_size = _check_batch_size(batch_size)
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader: argument 'dataset' must define __len__ and __getitem__, got {type(dataset).__name__}"
+            )
         self.dataset = dataset
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.backend, self.dtype = backend, dtype
@@ -89,13 +102,26 @@ class DataLoader:
         dtype = self.dtype or ("float32" if values.dtype == np.float32 else "float64")
         return tensor(values, backend=self.backend, dtype=resolve_dtype(dtype))
 
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+    def collate(self, items: list[Any]) -> Any:
+        """A list of items -> one batch: tuples field by field, tensors/arrays/numbers stacked."""
+        first = items[0]
+        if isinstance(first, (tuple, list)):
+            return tuple(self.collate([item[i] for item in items]) for i in range(len(first)))
+        if isinstance(first, dict):
+            return {key: self.collate([item[key] for item in items]) for key in first}
+        return self._to_tensor(np.stack([_as_array(item) for item in items]))
+
+    def _batch(self, indices: np.ndarray) -> Any:
+        if isinstance(self.dataset, TensorDataset):
+            X, y = self.dataset[indices]
+            return self._to_tensor(X), self._to_tensor(y)
+        return self.collate([self.dataset[int(i)] for i in indices])
+
+    def __iter__(self) -> Iterator[Any]:
         count = len(self.dataset)
         order = self.rng.permutation(count) if self.shuffle else np.arange(count)
         for batch in range(len(self)):
-            indices = order[batch * self.batch_size : (batch + 1) * self.batch_size]
-            X, y = self.dataset[indices]
-            yield self._to_tensor(X), self._to_tensor(y)
+            yield self._batch(order[batch * self.batch_size : (batch + 1) * self.batch_size])
 
 
 # ## Ready-made datasets
@@ -169,7 +195,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if len(raw) < header:
         raise DataFormatError(f"read_idx: {path!r} is truncated inside its header ({len(raw)} bytes)")
     shape = struct.unpack(f">{dims}I", raw[4:header])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a huge header cannot overflow
     if len(raw) - header != expected:
         raise DataFormatError(
             f"read_idx: {path!r} holds {len(raw) - header} bytes of data but shape {shape} of "

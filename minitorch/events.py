@@ -556,6 +556,8 @@ class Recording:
             raise RecordingError(f"{path}: not a minitorch recording (invalid or truncated JSON: {err})") from err
         except UnicodeDecodeError as err:
             raise RecordingError(f"{path}: not a minitorch recording (not text)") from err
+        except RecursionError:  # JSON nested thousands deep
+            raise RecordingError(f"{path}: not a minitorch recording (JSON nested too deeply)") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise RecordingError(f"{path}: not a minitorch recording (expected 'format': '{FORMAT_NAME}')")
         if data.get("version") != FORMAT_VERSION:

@@ -119,9 +119,12 @@ class Module:
         """Every parameter of the tree with its dotted path, e.g. `("layer1.weight", p)`."""
         # BEGIN ASSIGN0_3
         named: list[tuple[str, Parameter]] = []
+        seen: set[int] = set()  # a module or parameter used twice is listed once (as PyTorch)
         for prefix, module in self.named_modules():
             for name, parameter in module._parameters.items():
-                named.append((f"{prefix}.{name}" if prefix else name, parameter))
+                if id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    named.append((f"{prefix}.{name}" if prefix else name, parameter))
         return named
         # END ASSIGN0_3
 
@@ -138,6 +141,31 @@ class Module:
                 parameter.value.zero_grad_()
             else:
                 parameter.value.grad = None
+
+    def to(self, device: Any = None, dtype: Any = None) -> Module:
+        """Move every tensor parameter to a backend and/or dtype, in place (the Parameters stay).
+
+        Devices are backends: "cpu" is `fast`, "cuda" is `cuda`; `to("float32")` changes the dtype.
+        """
+        from .tensor import Tensor, tensor  # here: Module is also the Scalar world's base class
+
+        if isinstance(device, str) and device.startswith("float"):
+            device, dtype = None, device
+        backend = "fast" if device == "cpu" else device
+        for parameter in self.parameters():
+            value = parameter.value
+            if isinstance(value, Tensor):
+                new = tensor(value.numpy(), backend=backend or value.backend, dtype=dtype or value.dtype)
+                parameter.update(new)
+        return self
+
+    def float(self) -> Module:
+        """Every parameter as float32."""
+        return self.to(dtype="float32")
+
+    def double(self) -> Module:
+        """Every parameter as float64."""
+        return self.to(dtype="float64")
 
     def state_dict(self) -> dict[str, Any]:
         """Every parameter's values by dotted name, as numpy copies (see `serialization`)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -152,7 +153,28 @@ def _encode(value: Any, arrays: list[np.ndarray], where: str) -> dict[str, Any]:
     raise TypeError(f"save: {where} has type {type(value).__name__}, which cannot be saved{hint}")
 
 
-def _decode(node: Any, archive: zipfile.ZipFile) -> Any:
+def _read_npy(data: bytes, where: str) -> np.ndarray:
+    """The array in `.npy` bytes, after checking that the header's shape matches the bytes present.
+
+    (numpy's own reader allocates what the header claims first: a forged header of
+    $10^{13}$ elements would ask for terabytes before finding the data missing.)
+    """
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise ValueError(f"{where}: an array of Python objects (needs pickle)")
+    size = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if size != len(data) - stream.tell():
+        raise ValueError(
+            f"{where}: its header claims shape {shape} ({size} bytes), it holds {len(data) - stream.tell()}"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=stream.tell(), count=math.prod(shape))
+    return array.reshape(shape, order="F" if fortran_order else "C").copy()
+
+
+def _decode(node: Any, archive: zipfile.ZipFile, backend: Any = None) -> Any:
     """Rebuild the value a manifest node describes, reading arrays from `archive`."""
     kind = node["type"]
     if kind == "none":
@@ -165,14 +187,14 @@ def _decode(node: Any, archive: zipfile.ZipFile) -> Any:
     if kind == "float":
         return float.fromhex(node["value"])
     if kind in ("ndarray", "npscalar", "tensor"):
-        array = np.lib.format.read_array(io.BytesIO(archive.read(node["file"])), allow_pickle=False)
+        array = _read_npy(archive.read(node["file"]), node["file"])
         if kind == "tensor":
-            return tensor(array, dtype=array.dtype)
+            return tensor(array, dtype=array.dtype, backend=backend)
         return array[()] if kind == "npscalar" else array
     if kind == "dict":
-        return {_decode(k, archive): _decode(v, archive) for k, v in node["items"]}
+        return {_decode(k, archive, backend): _decode(v, archive, backend) for k, v in node["items"]}
     if kind in ("list", "tuple"):
-        items = [_decode(v, archive) for v in node["items"]]
+        items = [_decode(v, archive, backend) for v in node["items"]]
         return items if kind == "list" else tuple(items)
     raise ValueError(f"unknown entry type {kind!r}")
 
@@ -212,21 +234,54 @@ def save(obj: Any, path: PathLike) -> None:
         raise
 
 
-def load(path: PathLike) -> Any:
-    """Read what `save` wrote. A truncated, corrupt or foreign file raises `CheckpointError`."""
+# A checkpoint is written uncompressed; a compressed one may inflate to at most this many
+# times its size on disk (plus 1 MiB), so a small forged file cannot fill memory.
+MAX_INFLATION = 10
+
+
+def _check_inflation(archive: zipfile.ZipFile, path: str) -> None:
+    """Refuse an archive whose entries claim far more bytes than the file holds (a zip bomb).
+
+    The declared sizes bound what reading can return: zipfile stops at them and checks the CRC.
+    """
+    total = sum(info.file_size for info in archive.infolist())
+    limit = MAX_INFLATION * os.path.getsize(path) + 2**20
+    if total > limit:
+        raise ValueError(f"its entries inflate to {total} bytes, more than the {limit} allowed for its size")
+
+
+def _backend_of(map_location: Any) -> Any:
+    """`map_location` as a backend: devices are backends ("cpu" is `fast`); None keeps the default."""
+    if map_location is None or callable(map_location) and not isinstance(map_location, str):
+        return None
+    return "fast" if map_location == "cpu" else map_location
+
+
+def load(path: PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
+    """Read what `save` wrote. A truncated, corrupt or foreign file raises `CheckpointError`.
+
+    `map_location` names the backend tensors come back on ("cpu" is `fast`, "cuda", "simple").
+    `weights_only` is accepted for PyTorch's sake: loading never runs code from the file anyway.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no checkpoint at {path!r}")
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: argument 'path' is a directory ({path!r}), not a checkpoint file")
+    backend = _backend_of(map_location)
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_inflation(archive, path)
             manifest = json.loads(archive.read(MANIFEST))
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise ValueError("it has no minitorch manifest")
             if manifest.get("version") != VERSION:
                 version = manifest.get("version")
                 raise ValueError(f"format version {version!r}, this minitorch reads {VERSION}")
-            return _decode(manifest["root"], archive)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError) as error:
+            return _decode(manifest["root"], archive, backend)
+    except RecursionError:
+        raise CheckpointError(f"load: {path!r} is not a readable minitorch checkpoint (nested too deeply)") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError, NotImplementedError) as error:
         raise CheckpointError(
             f"load: {path!r} is not a readable minitorch checkpoint (truncated, corrupt or another format): {error}"
         ) from error

@@ -328,6 +328,8 @@ class Tensor(GraphValue):
     def _check_dim(self, dim: int, op: str) -> int:
         """`dim` as a non-negative index (negative counts from the end); a 0-d tensor takes 0 or -1."""
         dims = max(self.dims, 1)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{op}: argument 'dim' must be an integer, got {dim!r}")
         if not -dims <= dim < dims:
             raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape {self.shape}")
         return dim % dims
@@ -512,26 +514,4 @@ def from_numpy(array: np.ndarray, backend: str | TensorBackend | None = None, re
     )
 
 
-def _filled(shape: Sequence[int], value: float, **kwargs: Any) -> Tensor:
-    shape = tuple(int(s) for s in shape)
-    return tensor(np.full(shape, value, dtype=resolve_dtype(kwargs.pop("dtype", None) or "float64")), **kwargs)
-
-
-def zeros(shape: Sequence[int], requires_grad: bool = False, backend: Any = None, dtype: Any = None) -> Tensor:
-    return _filled(shape, 0.0, requires_grad=requires_grad, backend=backend, dtype=dtype)
-
-
-def ones(shape: Sequence[int], requires_grad: bool = False, backend: Any = None, dtype: Any = None) -> Tensor:
-    return _filled(shape, 1.0, requires_grad=requires_grad, backend=backend, dtype=dtype)
-
-
-def rand(
-    shape: Sequence[int],
-    seed: int | None = None,
-    requires_grad: bool = False,
-    backend: Any = None,
-    dtype: Any = None,
-) -> Tensor:
-    """Uniform [0, 1) values; the same `seed` gives the same tensor."""
-    values = np.random.default_rng(seed).random(tuple(int(s) for s in shape))
-    return tensor(values, requires_grad=requires_grad, backend=backend, dtype=dtype or "float64")
+# zeros, ones, rand and the other creation functions live in creation.py.

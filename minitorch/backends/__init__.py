@@ -1,4 +1,7 @@
-"""Backends by name. `simple` always exists; `fast` and `cuda` join in module 3."""
+"""Backends by name. `simple` always exists; `fast` and `cuda` join in module 3.
+
+The default is `fast`, loaded (Numba imported) only when the first tensor needs it.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def _load_cuda() -> TensorBackend:
 
 
 _LOADERS = {"simple": lambda: TensorBackend(SimpleKernels()), "fast": _load_fast, "cuda": _load_cuda}
-_default_name = "simple"
+_default_name = "fast"  # Numba compiles on first use (the pure-Python `simple` is ~1,400x slower)
 
 
 def get_backend(name: str | TensorBackend | None = None) -> TensorBackend:

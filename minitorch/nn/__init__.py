@@ -18,17 +18,19 @@ from typing import Any
 
 import numpy as np
 
-from .backends.base import TensorBackend
-from .module import Module, Parameter
-from .tensor import Tensor, tensor
-from .tensor_data import ShapeError, resolve_dtype
+from ..backends.base import TensorBackend
+from ..conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
+from ..creation import generator_for
+from ..module import Module, Parameter
+from ..tensor import Tensor, tensor
+from ..tensor_data import ShapeError, resolve_dtype
 
 # ## Helpers
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A numpy Generator: the one given, or a new one from `seed` (None: fresh entropy)."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    """A numpy Generator: the one given, a new one from `seed`, or (None) the global one (`manual_seed`)."""
+    return generator_for(seed)
 
 
 def copy_(target: Tensor, values: np.ndarray | Tensor) -> Tensor:
@@ -72,6 +74,9 @@ class Linear(Module):
         seed: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise ValueError(f"Linear: argument '{name}' must be a positive integer, got {size!r}")
         self.in_features, self.out_features = in_features, out_features
         rng = _rng(seed)
         bound = 1.0 / math.sqrt(in_features)
@@ -103,6 +108,11 @@ class Sequential(Module):
     def __init__(self, *layers: Module) -> None:
         super().__init__()
         for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(
+                    f"Sequential: argument {i} is a {type(layer).__name__}, not a Module "
+                    "(wrap a function in a Module subclass, or use nn.ReLU() etc.)"
+                )
             setattr(self, str(i), layer)  # registered as children "0", "1", ... (as PyTorch)
 
     def __len__(self) -> int:
@@ -116,6 +126,8 @@ class Sequential(Module):
             x = layer(x)
         return x
 
+
+from .containers import Flatten, Identity, ModuleDict, ModuleList  # noqa: E402
 
 # ## Activations
 
@@ -195,7 +207,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
-        self.rng = _rng(seed)
+        self.rng = None if seed is None else _rng(seed)  # None: the global generator at each call
 
     def forward(self, x: Tensor) -> Tensor:
         return dropout(x, self.p, self.training, self.rng)
@@ -333,7 +345,7 @@ class MLP(Module):
             raise ValueError(f"MLP: sizes needs an input and an output size, got {list(sizes)}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"MLP: unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
-        rng = np.random.default_rng(seed)  # one generator for all layers: each layer gets new numbers
+        rng = _rng(seed)  # one generator for all layers: each layer gets new numbers
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(Linear(n_in, n_out, backend=backend, dtype=dtype, seed=rng))
@@ -347,12 +359,22 @@ class MLP(Module):
 
 __all__ = [
     "ACTIVATIONS",
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "MaxPool1d",
+    "MaxPool2d",
     "BCE_EPS",
     "CrossEntropyLoss",
     "Dropout",
+    "Flatten",
+    "Identity",
     "Linear",
     "MLP",
     "MSELoss",
+    "ModuleDict",
+    "ModuleList",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -370,3 +392,5 @@ __all__ = [
     "softmax",
     "tanh",
 ]
+
+from . import functional, utils  # noqa: E402, F401  (after the definitions it re-exports: `minitorch.nn.functional`)
