@@ -153,7 +153,7 @@ class Tensor(GraphValue):
         """Leaves sum the gradient from every path: `grad += d`."""
         d = d if d.shape == self.shape else d.sum_to(self.shape)
         if d.dtype != self.dtype:  # the gradient has the leaf's dtype (float32 stays float32)
-            d = self._new(TensorData(d.numpy().astype(self.dtype).reshape(-1), d.shape))
+            d = self._new(d.backend.cast(d._tensor, self.dtype))
         # A copy the first time: backward may hand the same tensor to several leaves (Add).
         self.grad = run_map("id", d) if self.grad is None else self.grad + d
 

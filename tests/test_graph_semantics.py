@@ -238,3 +238,41 @@ def test_compiled_train_step_draws_a_fresh_dropout_mask_each_step_and_obeys_eval
     with minitorch.no_grad():
         expected = ((model(x) - y) * (model(x) - y)).mean().item()
     assert eval_losses.pop() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("backend", ["simple", "fast"])
+def test_compiling_a_mixed_dtype_function_with_gradients(backend: str) -> None:
+    """float32 weights times float64 data: the float32 leaf's gradient is cast back to float32
+    by a `cast` node of the compiled backward graph, as eager mode casts it."""
+
+    def f(w: minitorch.Tensor, x: minitorch.Tensor) -> minitorch.Tensor:
+        return ((w * x).sigmoid() * x).sum()
+
+    rng = np.random.default_rng(0)
+    w_data, x_data = rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(3, 4))
+    grads = []
+    for fn in (f, minitorch.compile(f)):
+        w = tensor(w_data, dtype="float32", backend=backend, requires_grad=True)
+        x = tensor(x_data, backend=backend)
+        out = fn(w, x)
+        assert out.dtype == np.float64
+        out.backward()
+        assert w.grad.dtype == np.float32 and w.grad.backend.name == backend
+        grads.append(w.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)
+    s = 1 / (1 + np.exp(-(w_data.astype(np.float64) * x_data)))
+    np.testing.assert_allclose(grads[0], (s * (1 - s) * x_data * x_data).astype(np.float32), rtol=1e-5)
+
+
+def test_cast_is_an_ir_op_that_exports_to_onnx() -> None:
+    from minitorch.graph import Graph
+    from minitorch.graph.onnx import run_onnxruntime, to_onnx
+
+    graph = Graph()
+    x = graph.add("input", [], (2, 2), "float64", name="x")
+    graph.outputs = [graph.add("cast", [x.id], (2, 2), "float32", to="float32").id]
+    graph.check()
+    data = np.array([[1.5, -2.25], [1e-3, 3.0]])
+    (result,) = run_onnxruntime(to_onnx(graph), data)
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result, data.astype(np.float32))

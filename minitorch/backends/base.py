@@ -121,6 +121,17 @@ class TensorBackend:
         concrete tensors of the backend it traces for."""
         return self if other is self else None
 
+    def cast(self, a: TensorData, dtype: Any) -> TensorData:
+        """`a` converted to `dtype`: the `id` kernel writing into an output of that type."""
+        dtype = np.dtype(dtype)
+        if a.dtype == dtype:
+            return a
+        if "cast" not in self._ops:
+            self._ops["cast"] = self.kernels.map(ops.primitive("id").fn)
+        out = empty(a.shape, dtype)
+        self._ops["cast"](*out.tuple(), *a.tuple())
+        return out
+
     def values(self, a: TensorData) -> np.ndarray | None:
         """The numbers held by `a`, for events (None where there are none yet, while tracing)."""
         return a.to_numpy()

@@ -36,6 +36,9 @@ def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
     if op == "permute":
         order = node.attrs["order"]
         return lambda a: a.permute(*order)
+    if op == "cast":
+        dtype = node.attrs["to"]
+        return lambda a: backend.cast(a, dtype)
     if op == "view":
         shape = node.attrs["shape"]
         return lambda a: (a if a.is_contiguous() else backend.map("id", a)).view(shape)

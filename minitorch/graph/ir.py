@@ -29,7 +29,7 @@ BINARY = ops.BINARY
 ELEMENTWISE = ops.ELEMENTWISE
 REDUCTIONS = ops.LiveNames(lambda: set(ops.REDUCTIONS))
 LAYOUT = frozenset({"permute", "view"})
-OPS = ops.LiveNames(lambda: set(SOURCES | LAYOUT | ELEMENTWISE | REDUCTIONS) | {"matmul", "fused"})
+OPS = ops.LiveNames(lambda: set(SOURCES | LAYOUT | ELEMENTWISE | REDUCTIONS) | {"matmul", "fused", "cast"})
 
 SHORT_DTYPE = {"float64": "f64", "float32": "f32"}
 
@@ -209,6 +209,8 @@ def infer_shape(node: Node, inputs: list[Node]) -> tuple[int, ...]:
         return tuple(inputs[0].shape[i] for i in node.attrs["order"])
     if op == "view":
         return tuple(node.attrs["shape"])
+    if op == "cast":
+        return inputs[0].shape
     if op == "matmul":
         a, b = inputs[0].shape, inputs[1].shape
         if a[-1] != b[-2]:

@@ -122,6 +122,8 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
             b.node(reduction.onnx, inputs, output, axes=axes, keepdims=1)
     elif op == "permute":
         b.node("Transpose", inputs, output, perm=list(attrs["order"]))
+    elif op == "cast":
+        b.node("Cast", inputs, output, to=tensor_type(attrs["to"]))
     elif op == "view":
         shape = b.constant(np.array(attrs["shape"], dtype=np.int64).reshape(-1), f"{output}_shape")
         b.node("Reshape", [inputs[0], shape], output)

@@ -139,6 +139,10 @@ class SymbolicBackend(TensorBackend):
     def reduce(self, op: str, a: TensorData, dim: int) -> TensorData:
         return self._emit(op, [a], a.dtype.name, dim=int(dim))
 
+    def cast(self, a: TensorData, dtype: Any) -> TensorData:
+        dtype = np.dtype(dtype)
+        return a if a.dtype == dtype else self._emit("cast", [a], dtype.name, to=dtype.name)
+
     def matmul(self, a: TensorData, b: TensorData) -> TensorData:
         return self._emit("matmul", [a, b], np.result_type(a.dtype, b.dtype).name)
 

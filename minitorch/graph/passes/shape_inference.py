@@ -63,6 +63,8 @@ def infer_type(node: Node, inputs: list[Node]) -> tuple[tuple[int, ...], str]:
         dtype = node.dtype
     elif node.op in BINARY or node.op == "matmul":
         dtype = np.result_type(inputs[0].dtype, inputs[1].dtype).name
+    elif node.op == "cast":
+        dtype = node.attrs["to"]
     else:
         dtype = inputs[0].dtype
     return shape, dtype
