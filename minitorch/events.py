@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -154,7 +155,7 @@ def emit(event: Event) -> None:
 
 def node_ref(variable: Any, with_grad: bool = False) -> NodeRef:
     """Describe a Scalar or Tensor for an event (with a leaf's `.grad` if `with_grad`)."""
-    grad = summarize(_raw(variable.grad)) if with_grad and variable.is_leaf() and variable.grad is not None else None
+    grad = summarize(_raw(variable.grad)) if with_grad and variable.is_leaf and variable.grad is not None else None
     return NodeRef(
         id=variable.unique_id,
         label=variable.label(),
@@ -266,7 +267,7 @@ def reporting(step: BackwardStepFn) -> BackwardStepFn:
 
     def reported(node: Any, d_node: Any) -> list[tuple[Any, Any]]:
         received = contributions.pop(node.unique_id, [])
-        if node.is_leaf():
+        if node.is_leaf:
             sent = step(node, d_node)
             emit(_backward_event(node, None, d_node, received, None, sent))
             return sent
@@ -319,11 +320,13 @@ class GraphNode:
 class Recording:
     """Every event seen inside `with record() as rec:`, plus the graph they describe."""
 
-    def __init__(self, events: list[Event] | None = None) -> None:
+    def __init__(self, events: list[Event] | None = None, thread: int | None = None) -> None:
         self.events: list[Event] = list(events or [])
+        self.thread = thread  # `record()` hears only the thread that opened it (None: every thread)
 
     def __call__(self, event: Event) -> None:
-        self.events.append(event)
+        if self.thread is None or self.thread == threading.get_ident():
+            self.events.append(event)
 
     @property
     def forward_events(self) -> list[ForwardEvent]:
@@ -441,8 +444,8 @@ def isolated() -> Iterator[None]:
 
 @contextlib.contextmanager
 def record() -> Iterator[Recording]:
-    """Collect every event (forward ops, backward steps, kernels) inside the block."""
-    recording = Recording()
+    """Collect every event (forward ops, backward steps, kernels) of this thread inside the block."""
+    recording = Recording(thread=threading.get_ident())
     LISTENERS.append(recording)
     try:
         yield recording

@@ -33,12 +33,12 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Parameter | Tensor], **hyperparameters: Any) -> None:
-        # A bare Tensor is wrapped, so `SGD([w], lr=0.1)` works as in PyTorch.
-        self.parameters = [Parameter(p) if isinstance(p, Tensor) else p for p in params]
+        # A Parameter is a Tensor, and a bare Tensor works too: `SGD([w], lr=0.1)` as in PyTorch.
+        self.parameters: list[Tensor] = list(params)
         if not self.parameters:
             raise ValueError(f"{type(self).__name__}: got an empty list of parameters")
         for p in self.parameters:
-            if not isinstance(p, Parameter) or not isinstance(p.value, Tensor):
+            if not isinstance(p, Tensor):
                 raise TypeError(
                     f"{type(self).__name__}: expected Parameters holding Tensors (model.parameters()), got {p!r}"
                 )
@@ -48,17 +48,17 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (the next backward starts from zero)."""
         for p in self.parameters:
-            p.value.zero_grad_()
+            p.zero_grad_()
 
     def step(self) -> None:
         """Update every parameter that has a gradient; parameters with `grad is None` are skipped."""
         for index, p in enumerate(self.parameters):
-            if p.value.grad is None:
+            if p.grad is None:
                 continue
-            value = p.value.numpy()
-            grad = p.value.grad.numpy().astype(value.dtype)
+            value = p.numpy()
+            grad = p.grad.numpy().astype(value.dtype)
             state = self.state.setdefault(index, {})
-            p.value.copy_(self.update(value, grad, state))
+            p.copy_(self.update(value, grad, state))
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """The new value of one parameter (subclasses: the update rule)."""
@@ -99,7 +99,7 @@ class Optimizer:
         for index, entries in saved_state.items():
             if not 0 <= int(index) < len(self.parameters):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {index} that does not exist")
-            expected = self.parameters[int(index)].value.shape
+            expected = self.parameters[int(index)].shape
             for key, value in entries.items():
                 if isinstance(value, np.ndarray) and value.shape != expected:
                     raise ValueError(

@@ -203,7 +203,7 @@ def trace_backward(
     Returns (the placeholder's id, per input the id of its gradient or None). Only leaf
     inputs that require grad get a gradient; if none does, nothing is traced.
     """
-    wants_grad = [t.requires_grad and t.is_leaf() for t in sym_inputs]
+    wants_grad = [t.requires_grad and t.is_leaf for t in sym_inputs]
     if not (out.requires_grad and any(wants_grad)):
         return None, [None] * len(sym_inputs)
     grad_tensor = placeholder(joint, symbolic, out.shape, out.dtype.name, "grad_output")
