@@ -89,8 +89,8 @@ class Linear(Module):
                 f"Linear: input of shape {x.shape} has last dimension "
                 f"{x.shape[-1] if x.dims else None}, expected in_features={self.in_features}"
             )
-        out = x @ self.weight.value.mT
-        return out + self.bias.value if self.bias is not None else out
+        out = x @ self.weight.mT
+        return out + self.bias if self.bias is not None else out
 
     def __repr__(self) -> str:
         has_bias = self.bias is not None

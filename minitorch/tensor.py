@@ -292,15 +292,11 @@ class Tensor(GraphValue):
 
         Optimizers and `load_state_dict` use it: the tensor stays the same object, so whoever
         holds it (a model, an optimizer) sees the new values. No graph is recorded, and values
-        are cast to this tensor's dtype (and broadcast to its shape).
+        are cast to this tensor's dtype.
         """
         array = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
-        try:
-            array = np.broadcast_to(array, self.shape)
-        except ValueError:
-            raise ShapeError(
-                f"copy_: values of shape {array.shape} do not fit a tensor of shape {self.shape}"
-            ) from None
+        if array.shape != self.shape:
+            raise ShapeError(f"copy_: values of shape {array.shape} do not fit a tensor of shape {self.shape}")
         self._write(array)
         return self
 
