@@ -241,7 +241,7 @@ def test_reduction_examples(backend: str) -> None:
     np.testing.assert_array_equal(x.sum(1, keepdim=True).numpy(), [[9.0], [12.0]])
     np.testing.assert_array_equal(x.sum(-1).numpy(), [9.0, 12.0])
     assert x.sum().item() == 21.0 and x.mean().item() == 3.5
-    np.testing.assert_array_equal(x.max(1).numpy(), [5.0, 6.0])
+    np.testing.assert_array_equal(x.max(1).values.numpy(), [5.0, 6.0])
     np.testing.assert_array_equal(x.argmax(1).numpy(), [1.0, 2.0])
     np.testing.assert_array_equal(x.argmax(0).numpy(), [1.0, 0.0, 1.0])
     assert x.argmax().item() == 5.0
