@@ -103,7 +103,8 @@ class Tensor(GraphValue):
         """A tensor on the same backend holding `data` (no history); a view of this
         tensor's storage shares its version counter."""
         out = Tensor(data, backend=self.backend)
-        if data.storage is self._tensor.storage:
+        storage = getattr(data, "_storage", None)  # (symbolic data, while tracing, has none)
+        if storage is not None and storage is getattr(self._tensor, "_storage", None):
             out._version_counter = self._version_counter
         return out
 
