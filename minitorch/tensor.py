@@ -492,6 +492,9 @@ class Tensor(GraphValue):
     def abs(self) -> Tensor:
         return primitive_function("abs").apply(self)
 
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
     def sin(self) -> Tensor:
         return primitive_function("sin").apply(self)
 
