@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -57,17 +58,30 @@ class GraphFreedError(RuntimeError):
 class Context:
     """What a `Function.forward` stores for its `backward` (e.g. its inputs)."""
 
-    __slots__ = ("no_grad", "_saved", "freed")
+    __slots__ = ("no_grad", "_saved", "freed", "_versions")
 
     def __init__(self, no_grad: bool = False) -> None:
         self.no_grad = no_grad
         self._saved: tuple[Any, ...] = ()
         self.freed = False
+        self._versions: tuple[int | None, ...] = ()
 
     def save_for_backward(self, *values: Any) -> None:
-        """Store values for backward (skipped when no gradient will be needed)."""
+        """Store values for backward (skipped when no gradient will be needed), and the
+        version of each saved tensor: an in-place write after this makes backward raise."""
         if not self.no_grad:
             self._saved = values
+            self._versions = tuple(getattr(v, "_version", None) for v in values)
+
+    def check_versions(self, op: str) -> None:
+        """Raise if a saved tensor was modified in place since it was saved (as PyTorch)."""
+        for value, saved in zip(self._saved, self._versions):
+            if saved is not None and value._version != saved:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: {op} saved a tensor of shape {tuple(value.shape)} at version "
+                    f"{saved}, now at version {value._version}"
+                )
 
     @property
     def saved_values(self) -> tuple[Any, ...]:
@@ -109,6 +123,7 @@ class Variable(Protocol):
     history: History | None
     unique_id: int  # names the node in graphs and recordings
 
+    @property
     def is_leaf(self) -> bool: ...
 
     def is_constant(self) -> bool: ...
@@ -133,21 +148,30 @@ class GraphValue:
 
     @property
     def requires_grad(self) -> bool:
+        """True if gradients flow to this value; settable on leaves (`p.requires_grad = False`)."""
         return self.history is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
 
     def requires_grad_(self, flag: bool = True) -> GraphValue:
         """Make this value a leaf that collects `.grad` (or, for a leaf, stop)."""
         if flag and self.history is None:
             self.history = History()
         elif not flag and self.history is not None:
-            if not self.is_leaf():
-                raise RuntimeError("requires_grad_(False) only works on leaves; use .detach()")
+            if not self.is_leaf:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables; use .detach() for a non-leaf"
+                )
             self.history = None
         return self
 
+    @property
     def is_leaf(self) -> bool:
-        """A value made by hand (not by an op) that wants a gradient."""
-        return self.history is not None and self.history.last_fn is None
+        """Not made by an op that records a graph (PyTorch's rule): a leaf that wants a
+        gradient (`History()` with no function), or a constant."""
+        return self.history is None or self.history.last_fn is None
 
     def is_constant(self) -> bool:
         """A value no gradient flows to."""
@@ -167,6 +191,7 @@ class GraphValue:
         """
         history = self.history
         history.ctx.check_not_freed()  # a freed graph cannot be differentiated again
+        history.ctx.check_versions(history.last_fn.op_name())  # nor one changed in place
         # BEGIN ASSIGN1_3
         grads = history.last_fn.backward(history.ctx, d_output)
         grads = grads if isinstance(grads, tuple) else (grads,)  # one gradient or a tuple of them
@@ -187,23 +212,28 @@ def parents(variable: Variable) -> tuple[Variable, ...]:
 # ## Gradient mode: `with no_grad():` builds no graph
 
 
-_grad_enabled = True
+class _GradMode(threading.local):
+    """Per thread (as PyTorch): `no_grad()` in one thread leaves the others recording."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _grad_enabled
+    """True unless inside `no_grad()` (in this thread)."""
+    return _grad_mode.enabled
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Run ops without recording history (evaluation, optimizer updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Run ops without recording history (evaluation, optimizer updates), in this thread."""
+    previous, _grad_mode.enabled = _grad_mode.enabled, False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _grad_mode.enabled = previous
 
 
 # ## Task 1.4 — topological sort and backpropagation
@@ -256,7 +286,7 @@ def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False)
             for parent, d_parent in step(node, d_node):  # sum over paths
                 pid = parent.unique_id
                 derivatives[pid] = derivatives[pid] + d_parent if pid in derivatives else d_parent
-            if not retain_graph and not node.is_leaf():
+            if not retain_graph and not node.is_leaf:
                 node.history.ctx.free()
         # END ASSIGN1_4
 
@@ -268,7 +298,7 @@ def backward_step(node: Variable, d_node: Any) -> list[tuple[Variable, Any]]:
     its chain rule and returns what it sends to each parent.
     """
     # BEGIN ASSIGN1_4
-    if node.is_leaf():
+    if node.is_leaf:
         node.accumulate_derivative(d_node)
         return []
     return node.chain_rule(d_node)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -201,7 +202,7 @@ def is_symbolic(value: Any) -> bool:
 
 def node_ref(variable: Any, with_grad: bool = False) -> NodeRef:
     """Describe a Scalar or Tensor for an event (with a leaf's `.grad` if `with_grad`)."""
-    grad = summarize(_raw(variable.grad)) if with_grad and variable.is_leaf() and variable.grad is not None else None
+    grad = summarize(_raw(variable.grad)) if with_grad and variable.is_leaf and variable.grad is not None else None
     return NodeRef(
         id=variable.unique_id,
         label=variable.label(),
@@ -275,7 +276,7 @@ def report_optimizer_step(parameters: list[Any]) -> None:
     if not LISTENERS:
         return
     finish_optimizer_step()
-    values = [p.value for p in parameters]
+    values = list(parameters)  # Parameters and plain tensors alike
     stats = [
         ParamStats(v.unique_id, v.label(), summarize(_raw(v)), summarize(_raw(v.grad)) if v.grad is not None else None)
         for v in values
@@ -290,7 +291,7 @@ def finish_optimizer_step() -> None:
     while _pending_step:
         event, parameters, before = _pending_step.pop()
         for stats, p, old in zip(event.params, parameters, before):
-            new = np.asarray(_raw(p.value), dtype=np.float64)
+            new = np.asarray(_raw(p), dtype=np.float64)
             stats.update_norm = float(np.sqrt(((new - old) ** 2).sum())) if new.shape == old.shape else None
 
 
@@ -337,7 +338,7 @@ def reporting(step: BackwardStepFn) -> BackwardStepFn:
         if is_symbolic(node):  # graph mode tracing its backward: nothing to report
             return step(node, d_node)
         received = contributions.pop(node.unique_id, [])
-        if node.is_leaf():
+        if node.is_leaf:
             sent = step(node, d_node)
             emit(_backward_event(node, None, d_node, received, None, sent))
             return sent
@@ -410,8 +411,11 @@ class Recording:
     norms) stay, so time series still reach back to the first iteration.
     """
 
-    def __init__(self, events: list[Event] | None = None, max_bytes: int | None = None) -> None:
+    def __init__(
+        self, events: list[Event] | None = None, max_bytes: int | None = None, thread: int | None = None
+    ) -> None:
         self.events: list[Event] = list(events or [])
+        self.thread = thread  # `record()` hears only the thread that opened it (None: every thread)
         self.max_bytes = max_bytes
         self.dropped_iterations = 0  # iterations whose steps were dropped to stay under max_bytes
         self.error: str | None = None  # the traceback of a script that raised while recorded
@@ -421,6 +425,8 @@ class Recording:
         self._bytes = 0
 
     def __call__(self, event: Event) -> None:
+        if self.thread is not None and self.thread != threading.get_ident():
+            return
         if isinstance(event, KernelEvent):
             event.step = self._steps
             event.start = None if event.start is None else event.start - self._began
@@ -634,14 +640,14 @@ def isolated() -> Iterator[None]:
 
 @contextlib.contextmanager
 def record(max_bytes: int | None = None, keep_values_up_to: int | None = None) -> Iterator[Recording]:
-    """Collect every event (forward ops, backward steps, kernels, iterations) inside the block.
+    """Collect every event (forward ops, backward steps, kernels, iterations) of this thread inside the block.
 
     `keep_values_up_to`: arrays with at most this many elements keep all their numbers
     (default ARRAY_DATA_LIMIT); larger ones keep a summary and a histogram. `max_bytes`
     bounds the recording's memory (see `Recording`).
     """
     global ARRAY_DATA_LIMIT
-    recording = Recording(max_bytes=max_bytes)
+    recording = Recording(max_bytes=max_bytes, thread=threading.get_ident())
     previous_limit = ARRAY_DATA_LIMIT
     if keep_values_up_to is not None:
         ARRAY_DATA_LIMIT = keep_values_up_to

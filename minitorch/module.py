@@ -7,13 +7,12 @@ from typing import Any
 
 from . import events
 from .serialization import IncompatibleKeys, load_state_dict, state_dict
+from .tensor import Tensor
 
 
-class Parameter:
-    """A value a model learns (a Scalar or a Tensor), held so optimizers can replace it.
-
-    Scalars are immutable, so an optimizer step makes a new value and calls `update`.
-    """
+class ScalarParameter:
+    """A Scalar a model learns, held so optimizers can replace it (Scalars are immutable:
+    an update makes a new value and calls `update`). `Parameter(scalar)` makes one."""
 
     def __init__(self, value: Any, name: str | None = None) -> None:
         self.value = value
@@ -21,7 +20,7 @@ class Parameter:
         self._mark_trainable()
 
     def _mark_trainable(self) -> None:
-        if getattr(self.value, "history", None) is not None and not self.value.is_leaf():
+        if getattr(self.value, "history", None) is not None and not self.value.is_leaf:
             self.value = self.value.detach()  # a computed value becomes a fresh leaf to train
         if hasattr(self.value, "requires_grad_"):
             self.value.requires_grad_(True)
@@ -35,11 +34,49 @@ class Parameter:
 
     @property
     def grad(self) -> Any:
-        """The gradient of the held value (PyTorch's `param.grad`)."""
+        """The gradient of the held value."""
         return self.value.grad
 
     def __repr__(self) -> str:
         return f"Parameter({self.value!r})"
+
+
+class _ParameterType(type):
+    """`isinstance(p, Parameter)` holds for tensor and scalar parameters alike."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return super().__instancecheck__(obj) or (cls is Parameter and isinstance(obj, ScalarParameter))
+
+
+class Parameter(Tensor, metaclass=_ParameterType):
+    """A Tensor a model learns (as torch.nn.Parameter): a leaf that requires grad, sharing
+    the given tensor's storage. It is a Tensor (shape, indexing, arithmetic, `.grad`), and
+    `p.requires_grad = False` freezes it. `Parameter(scalar)` gives a `ScalarParameter`."""
+
+    def __new__(cls, value: Any, name: str | None = None, requires_grad: bool = True) -> Any:
+        if not isinstance(value, Tensor):
+            return ScalarParameter(value, name)
+        return super().__new__(cls)
+
+    def __init__(self, value: Tensor, name: str | None = None, requires_grad: bool = True) -> None:
+        super().__init__(value._tensor, backend=value.backend, name=name or value.name)
+        self._version_counter = value._version_counter  # same storage, same version
+        self.requires_grad_(requires_grad)
+
+    @property
+    def value(self) -> Parameter:
+        """The parameter itself (older code held the tensor in `.value`)."""
+        return self
+
+    def _mark_trainable(self) -> None:
+        """Nothing to do: a Parameter is its own leaf (kept for Module's naming hook)."""
+
+    def update(self, value: Tensor | Any) -> None:
+        """Write `value` into this parameter's storage."""
+        self.copy_(value)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
 
 
 class Module:
@@ -65,7 +102,7 @@ class Module:
             self._parameters[name] = value
             if value.name is None:
                 value.name = name
-                value._mark_trainable()  # the held value takes the name too (shown in graphs)
+                value._mark_trainable()  # a held scalar takes the name too (shown in graphs)
         elif isinstance(value, Module):
             self._modules[name] = value
             object.__setattr__(value, "_scope_label", f"{name}:{type(value).__name__}")
@@ -81,7 +118,7 @@ class Module:
             return registries["_modules"][name]
         raise AttributeError(f"'{type(self).__name__}' has no attribute '{name}'")
 
-    def add_parameter(self, name: str, value: Any) -> Parameter:
+    def add_parameter(self, name: str, value: Any) -> Parameter | ScalarParameter:
         """Register `value` as a parameter called `name` and return it."""
         parameter = Parameter(value, name)
         self._parameters[name] = parameter

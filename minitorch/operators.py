@@ -55,9 +55,9 @@ def eq(x: float, y: float) -> float:
 
 
 def max(x: float, y: float) -> float:  # the course's name
-    """$f(x, y) = x$ if $x > y$ else $y$"""
+    """$f(x, y) = x$ if $x > y$ else $y$; NaN wins (as PyTorch: `max` of anything and NaN is NaN)"""
     # BEGIN ASSIGN0_1
-    return x if x > y else y
+    return x if x > y or x != x else y  # x != x only for NaN
     # END ASSIGN0_1
 
 
@@ -82,9 +82,9 @@ def sigmoid(x: float) -> float:
 
 
 def relu(x: float) -> float:
-    """$f(x) = x$ if $x > 0$ else $0$"""
+    """$f(x) = x$ if $x > 0$ else $0$; NaN stays NaN (as PyTorch)"""
     # BEGIN ASSIGN0_1
-    return x if x > 0 else 0.0
+    return 0.0 if x <= 0 else x  # NaN <= 0 is False
     # END ASSIGN0_1
 
 

@@ -12,21 +12,24 @@ a `History` for the shared backprop engine in `autodiff`.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
-from typing import Any, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
 from . import backends
-from .autodiff import GraphValue, History, backpropagate, new_id
+from .autodiff import GraphValue, History, backpropagate, is_grad_enabled, new_id, no_grad
 from .backends.base import TensorBackend
 from .tensor_data import ShapeError, TensorData, resolve_dtype
 from .tensor_functions import (
     EQ,
     LT,
     Add,
+    Cast,
+    Clamp,
     Copy,
     Exp,
+    Indexing,
     Inv,
     IsClose,
     Log,
@@ -46,6 +49,35 @@ from .tensor_functions import (
 TensorLike = Union[float, int, "Tensor"]
 
 
+class VersionCounter:
+    """How many in-place writes a storage has had (shared by a tensor and its views)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class MaxMin(NamedTuple):
+    """What `x.max(dim)` / `x.min(dim)` return (PyTorch's `torch.return_types.max`)."""
+
+    values: Tensor
+    indices: Tensor | None  # float tensor of positions along dim (None while tracing: no values yet)
+
+
+class Size(int):
+    """`x.size`: the element count as an int (older code), and callable as PyTorch's
+    `x.size()` (the shape) / `x.size(dim)` (one dim's length)."""
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> Size:
+        out = super().__new__(cls, count)
+        out.shape = shape
+        return out
+
+    def __call__(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+
 class Tensor(GraphValue):
     """An n-d array of float64 (default) or float32 that can differentiate."""
 
@@ -62,12 +94,30 @@ class Tensor(GraphValue):
         self.grad: Tensor | None = None
         self.name = name
         self.unique_id = new_id()
+        self._version_counter = VersionCounter()
+        self.is_mask = False  # made by a comparison: indexes as a boolean mask
 
     # -- construction helpers -------------------------------------------------
 
     def _new(self, data: TensorData) -> Tensor:
-        """A tensor on the same backend holding `data` (no history)."""
-        return Tensor(data, backend=self.backend)
+        """A tensor on the same backend holding `data` (no history); a view of this
+        tensor's storage shares its version counter."""
+        out = Tensor(data, backend=self.backend)
+        storage = getattr(data, "_storage", None)  # (symbolic data, while tracing, has none)
+        if storage is not None and storage is getattr(self._tensor, "_storage", None):
+            out._version_counter = self._version_counter
+        return out
+
+    def _view_of(self, data: TensorData) -> Tensor:
+        """A tensor over (part of) this tensor's storage: same version counter."""
+        out = Tensor(data, backend=self.backend)
+        out._version_counter = self._version_counter
+        return out
+
+    @property
+    def _version(self) -> int:
+        """In-place writes so far to this tensor's storage (PyTorch's `t._version`)."""
+        return self._version_counter.value
 
     def _ensure_tensor(self, value: TensorLike, op: str) -> Tensor:
         """`value` as a Tensor on this tensor's backend (numbers become constants)."""
@@ -102,11 +152,23 @@ class Tensor(GraphValue):
         return self._tensor.shape
 
     @property
-    def size(self) -> int:
+    def size(self) -> Size:
+        """`x.size()` is the shape, `x.size(d)` one dim (PyTorch); a plain `x.size` is the count."""
+        return Size(self._tensor.size, self.shape)
+
+    def numel(self) -> int:
+        """Number of elements."""
         return self._tensor.size
 
     @property
     def dims(self) -> int:
+        return self._tensor.dims
+
+    @property
+    def ndim(self) -> int:
+        return self._tensor.dims
+
+    def dim(self) -> int:
         return self._tensor.dims
 
     @property
@@ -128,9 +190,32 @@ class Tensor(GraphValue):
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def to(self, backend: str | TensorBackend) -> Tensor:
-        """A copy on another backend (same values, no history)."""
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """`np.asarray(x)`: the values as a numpy array."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def to(self, target: str | TensorBackend | Any) -> Tensor:
+        """A copy on another backend ("cpu" is fast, "cuda" the CUDA one) or with another
+        dtype ("float32", "float64"); this tensor itself when nothing changes."""
+        if isinstance(target, str) and target in ("float32", "float64") or isinstance(target, (np.dtype, type)):
+            return self._cast(resolve_dtype(target))
+        backend = backends.get_backend("fast" if target == "cpu" else target)
+        if backend is self.backend:
+            return self
         return Tensor(TensorData(self.numpy().copy(), self.shape), backend=backend)
+
+    def _cast(self, dtype: np.dtype) -> Tensor:
+        """This tensor with `dtype` (a differentiable copy; itself if it already has it)."""
+        return self if dtype == self.dtype else Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        """As float32 (PyTorch's `.float()`)."""
+        return self._cast(np.dtype(np.float32))
+
+    def double(self) -> Tensor:
+        """As float64."""
+        return self._cast(np.dtype(np.float64))
 
     def detach(self) -> Tensor:
         """Same data, cut from the graph."""
@@ -213,9 +298,78 @@ class Tensor(GraphValue):
         array = values.numpy() if isinstance(values, Tensor) else np.asarray(values)
         if array.shape != self.shape:
             raise ShapeError(f"copy_: values of shape {array.shape} do not fit a tensor of shape {self.shape}")
+        self._write(array)
+        return self
+
+    def _write(self, array: np.ndarray) -> None:
+        """Store `array` into this tensor's elements and count one in-place write."""
         # to_numpy() is a strided view of the storage, so this writes through any layout.
         np.copyto(self._tensor.to_numpy(), array, casting="same_kind")
+        self._version_counter.value += 1
+
+    def _check_inplace(self, op: str) -> None:
+        if is_grad_enabled() and self.requires_grad and self.is_leaf:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad is being used in an in-place operation "
+                "(wrap the update in `with minitorch.no_grad():`)"
+            )
+
+    def _inplace(self, op: str, compute: Any, *others: TensorLike) -> Tensor:
+        """`self = compute(self, *others)`, written into this tensor's storage.
+
+        With gradients on, this tensor takes the result's place in the graph; the old values
+        live on as a node over the same (now overwritten) storage, so a backward that needed
+        them sees the version change and raises (as PyTorch)."""
+        self._check_inplace(op)
+        tracked = is_grad_enabled() and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        )
+        if not tracked:
+            with no_grad():
+                result = compute(self, *others)
+            self._write(np.broadcast_to(result.numpy(), self.shape) if result.shape != self.shape else result.numpy())
+            return self
+        before = Tensor(self._tensor, history=self.history, backend=self.backend)
+        before._version_counter = self._version_counter
+        result = compute(before, *others)
+        if result.shape != self.shape:
+            raise ShapeError(f"{op}: result of shape {result.shape} does not fit a tensor of shape {self.shape}")
+        self._write(result.numpy())
+        self.history = result.history
         return self
+
+    def add_(self, other: TensorLike, alpha: float = 1.0) -> Tensor:
+        """`self += alpha * other` in place."""
+        return self._inplace("add_", lambda a, b: a + b * alpha if alpha != 1.0 else a + b, other)
+
+    def sub_(self, other: TensorLike, alpha: float = 1.0) -> Tensor:
+        return self._inplace("sub_", lambda a, b: a - b * alpha if alpha != 1.0 else a - b, other)
+
+    def mul_(self, other: TensorLike) -> Tensor:
+        return self._inplace("mul_", lambda a, b: a * b, other)
+
+    def div_(self, other: TensorLike) -> Tensor:
+        return self._inplace("div_", lambda a, b: a / b, other)
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0 in place."""
+        return self.fill_(0.0)
+
+    def fill_(self, value: float) -> Tensor:
+        """Set every element to `value` in place."""
+        return self._inplace("fill_", lambda a: a.zeros() + float(value))
+
+    def __iadd__(self, other: TensorLike) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: TensorLike) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: TensorLike) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: TensorLike) -> Tensor:
+        return self.div_(other)
 
     # -- elementwise and arithmetic ops -------------------------------------------
 
@@ -256,14 +410,30 @@ class Tensor(GraphValue):
         return self.matmul(b)
 
     def __lt__(self, b: TensorLike) -> Tensor:
-        return LT.apply(*self._operands(b, "lt"))
+        return LT.apply(*self._operands(b, "lt"))._as_mask()
 
     def __gt__(self, b: TensorLike) -> Tensor:
         a, b = self._operands(b, "gt")
-        return LT.apply(b, a)
+        return LT.apply(b, a)._as_mask()
+
+    def __le__(self, b: TensorLike) -> Tensor:
+        """`a <= b` as `1 - [b < a]`; NaN compares false (as PyTorch)."""
+        a, b = self._operands(b, "le")
+        return (LT.apply(a, b) + EQ.apply(a, b))._as_mask()
+
+    def __ge__(self, b: TensorLike) -> Tensor:
+        a, b = self._operands(b, "ge")
+        return (LT.apply(b, a) + EQ.apply(a, b))._as_mask()
 
     def __eq__(self, b: TensorLike) -> Tensor:  # type: ignore[override]
-        return EQ.apply(*self._operands(b, "eq"))
+        return EQ.apply(*self._operands(b, "eq"))._as_mask()
+
+    def __ne__(self, b: TensorLike) -> Tensor:  # type: ignore[override]
+        return (1.0 - EQ.apply(*self._operands(b, "ne")))._as_mask()
+
+    def _as_mask(self) -> Tensor:
+        self.is_mask = True  # a 0/1 result: `x[mask]` selects where it is 1
+        return self
 
     __hash__ = object.__hash__  # identity, so tensors can be graph nodes in sets and dicts
 
@@ -275,6 +445,22 @@ class Tensor(GraphValue):
 
     def eq(self, b: TensorLike) -> Tensor:
         return self == b
+
+    def ne(self, b: TensorLike) -> Tensor:
+        return self != b
+
+    def le(self, b: TensorLike) -> Tensor:
+        return self <= b
+
+    def ge(self, b: TensorLike) -> Tensor:
+        return self >= b
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """Limit values to [min, max]; gradient 1 inside the range (bounds included), 0 where
+        clamped, and NaN stays NaN (PyTorch's)."""
+        return Clamp.apply(self, lo=min, hi=max)
+
+    clip = clamp
 
     def is_close(self, b: TensorLike) -> Tensor:
         return IsClose.apply(*self._operands(b, "is_close"))
@@ -305,6 +491,9 @@ class Tensor(GraphValue):
 
     def abs(self) -> Tensor:
         return primitive_function("abs").apply(self)
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
 
     def sin(self) -> Tensor:
         return primitive_function("sin").apply(self)
@@ -351,22 +540,43 @@ class Tensor(GraphValue):
         count = self.size if dim is None or self.dims == 0 else self.shape[self._check_dim(dim, "mean")]
         return self.sum(dim, keepdim) / float(count)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Largest value along `dim` (all elements when None); gradient flows to the maxima."""
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """Largest value (all elements when `dim` is None: a 0-d tensor); with `dim`,
+        `(values, indices)` along it as PyTorch. NaN wins; the gradient goes to the maxima."""
+        if self.size == 0 and (dim is None or self.shape[self._check_dim(dim, "max")] == 0):
+            raise RuntimeError(f"max(): cannot reduce an empty dimension of a tensor of shape {self.shape}")
         if dim is None or self.dims == 0:
             self._check_dim(0 if dim is None else dim, "max")
-            return Max.apply(self._flat(), dim=0).view(())
+            values = Max.apply(self._flat(), dim=0).view(())
+            return values if dim is None else MaxMin(values, self._arg(np.argmax, dim, keepdim))
         dim = self._check_dim(dim, "max")
         out = Max.apply(self, dim=dim)
-        return out if keepdim else out._drop_dim(dim)
+        return MaxMin(out if keepdim else out._drop_dim(dim), self._arg(np.argmax, dim, keepdim))
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """Smallest value, as `max` (min x = -max(-x))."""
+        if dim is None:
+            return -(-self).max()
+        values, _ = (-self).max(dim, keepdim)
+        return MaxMin(-values, self._arg(np.argmin, dim, keepdim))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index of the (first) largest value along `dim`, as a float tensor (no gradient)."""
-        values = self.numpy()
-        if dim is None:
-            return self._constant(np.array(float(np.argmax(values))))
+        """Index of the (first) largest value along `dim` (of the flattened tensor when None),
+        as a float tensor (no gradient); a NaN counts as largest."""
+        return self._arg(np.argmax, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the (first) smallest value along `dim`; a NaN counts as smallest."""
+        return self._arg(np.argmin, dim, keepdim)
+
+    def _arg(self, fn: Any, dim: int | None, keepdim: bool) -> Tensor | None:
+        values = self.backend.values(self._tensor)
+        if values is None:  # tracing: no values to search yet
+            return None
+        if dim is None or self.dims == 0:
+            return self._constant(np.array(float(fn(values)) if values.size else 0.0))
         dim = self._check_dim(dim, "argmax")
-        return self._constant(np.argmax(values, axis=dim, keepdims=keepdim).astype(self.dtype))
+        return self._constant(fn(values, axis=dim, keepdims=keepdim).astype(self.dtype))
 
     def _drop_dim(self, dim: int) -> Tensor:
         shape = self.shape[:dim] + self.shape[dim + 1 :]
@@ -412,6 +622,58 @@ class Tensor(GraphValue):
         """`view` that copies first when the layout needs it."""
         return self.contiguous().view(*shape)
 
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new size-1 dim at `dim` (negative counts from the end of the result)."""
+        if not -self.dims - 1 <= dim <= self.dims:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of shape {self.shape}")
+        dim %= self.dims + 1
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        """Drop size-1 dims (only `dim`, if given and of size 1)."""
+        if dim is None:
+            return self.reshape(tuple(s for s in self.shape if s != 1))
+        dim = self._check_dim(dim, "squeeze")
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1 :]) if self.dims and self.shape[dim] == 1 else self
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dims `start_dim..end_dim` (inclusive) into one."""
+        if self.dims == 0:
+            return self.reshape((1,))
+        start, end = self._check_dim(start_dim, "flatten"), self._check_dim(end_dim, "flatten")
+        merged = int(np.prod(self.shape[start : end + 1], dtype=np.int64))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1 :])
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two dims (a view)."""
+        order = list(range(self.dims))
+        a, b = self._check_dim(dim0, "transpose"), self._check_dim(dim1, "transpose")
+        order[a], order[b] = order[b], order[a]
+        return self.permute(*order) if self.dims else self
+
+    def t(self) -> Tensor:
+        """Transpose of a matrix (a 0-d or 1-d tensor stays as it is)."""
+        if self.dims > 2:
+            raise ShapeError(f"t(): expects a tensor with <= 2 dims, got shape {self.shape}; use transpose")
+        return self.transpose(0, 1) if self.dims == 2 else self
+
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
+        """Broadcast to `shape` (-1 keeps a dim); a copy here, with the gradient summed back."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        extra = len(shape) - self.dims
+        target = tuple(self.shape[i - extra] if s == -1 else int(s) for i, s in enumerate(shape))
+        return self + self.zeros(target)
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+        """Tile the tensor `sizes[i]` times along dim i (PyTorch's `repeat`)."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        x = self.reshape((1,) * (len(sizes) - self.dims) + self.shape)
+        inter = tuple(v for r, s in zip(sizes, x.shape) for v in (int(r), s))  # (r0, s0, r1, s1, ...)
+        tiled = x.reshape(tuple(v for s in x.shape for v in (1, s))).expand(inter)
+        return tiled.reshape(tuple(int(r) * s for r, s in zip(sizes, x.shape)))
+
     def contiguous(self) -> Tensor:
         """This tensor if already row-major, else a row-major copy."""
         return self if self._tensor.is_contiguous() else Copy.apply(self)
@@ -440,19 +702,37 @@ class Tensor(GraphValue):
 
     # -- indexing ----------------------------------------------------------------
 
-    def __getitem__(self, index: int | Sequence[int]) -> float:
-        """The element at a full index, as a float (`x[0, 1]`)."""
-        idx = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
-        return float(self._tensor.get(idx))
+    def __getitem__(self, key: Any) -> Tensor:
+        """PyTorch indexing, differentiable: ints, slices (with steps), `...`, `None`, negative
+        indices (a view), integer index tensors / lists and masks (a copy; the gradient
+        scatters back into zeros). `x[0, 1]` is a 0-d tensor (`.item()` for the float)."""
+        return Indexing.apply(self, key=_index_key(key))
 
-    def __setitem__(self, index: int | Sequence[int], value: float) -> None:
-        idx = (index,) if isinstance(index, (int, np.integer)) else tuple(index)
-        self._tensor.set(idx, value)
+    def __setitem__(self, key: Any, value: TensorLike) -> None:
+        """`x[key] = value` in place (broadcast to the selected elements). In a graph the
+        kept elements pass their gradient on; the written ones get none."""
+        self._check_inplace("__setitem__")
+        key = _index_key(key)
+        array = self.numpy()
+        array[key] = value.numpy() if isinstance(value, Tensor) else value
+        if not (is_grad_enabled() and self.requires_grad):
+            self._write(array)
+            return
+        keep = np.ones(self.shape, dtype=self.dtype)
+        keep[key] = 0.0
+        written = np.where(keep == 0.0, array, 0.0)
+        self._inplace("__setitem__", lambda a: a * a._constant(keep) + a._constant(written))
 
     def __len__(self) -> int:
         if self.dims == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The sub-tensors along the first dim (`for row in x`), keeping autograd."""
+        if self.dims == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
         if self.size != 1:
@@ -462,6 +742,12 @@ class Tensor(GraphValue):
     def __float__(self) -> float:
         return self.item()
 
+    def __format__(self, spec: str) -> str:
+        """`f"{loss:.3f}"` formats a one-element tensor's value (others: as repr)."""
+        if spec and self.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), precision=4, separator=", ", prefix="tensor(")
         extras = []
@@ -470,10 +756,26 @@ class Tensor(GraphValue):
         if self.backend.name != backends.default_backend_name():
             extras.append(f"backend={self.backend.name!r}")
         if self.history is not None and self.history.last_fn is not None:
-            extras.append(f"grad_fn={self.history.last_fn.op_name()}")
+            extras.append(f"grad_fn=<{self.history.last_fn.op_name()}Backward>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+def _index_key(key: Any) -> Any:
+    """An indexing key with tensors and lists turned into numpy arrays (masks into bool)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            array = part.numpy()
+            part = array.astype(bool) if part.is_mask else array.astype(np.int64)
+        elif isinstance(part, list):
+            part = np.asarray(part)
+        elif isinstance(part, slice) and part.step is not None and part.step <= 0:
+            raise ValueError("step must be greater than zero")
+        out.append(part)
+    return tuple(out)
 
 
 # ## Creating tensors

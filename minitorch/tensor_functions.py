@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import events, ops
 from .autodiff import Context, History, is_grad_enabled
+from .tensor_data import TensorData
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -414,3 +417,88 @@ def primitive_function(name: str) -> type[Primitive]:
         entry = ops.primitive(name)
         _PRIMITIVE_FUNCTIONS[name] = type(name.title().replace("_", ""), (Primitive,), {"primitive": entry})
     return _PRIMITIVE_FUNCTIONS[name]
+
+
+# ## Dtype casts, clamping and indexing
+
+
+class Cast(Function):
+    """The same values with another dtype;  $f' = 1$ (the gradient cast back)"""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dtype: Any) -> Tensor:
+        ctx.save_for_backward(a.dtype)
+        return _cast(a, dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (dtype,) = ctx.saved_values
+        return _cast(grad_output, dtype)
+
+
+def _cast(a: Tensor, dtype: Any) -> Tensor:
+    array = np.ascontiguousarray(a.numpy(), dtype=dtype)
+    return a._new(TensorData(array.reshape(-1), array.shape))
+
+
+class Clamp(Function):
+    """$f(x) = \\min(\\max(x, lo), hi)$;  $f' = 1$ where $lo \\le x \\le hi$, else 0 (NaN: 0)"""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, lo: float | None, hi: float | None) -> Tensor:
+        out = a
+        if lo is not None:
+            out = run_zip("maximum", out, a._ensure_tensor(lo, "clamp"))
+        if hi is not None:  # min(x, hi) = -max(-x, -hi)
+            out = run_map("neg", run_zip("maximum", run_map("neg", out), a._ensure_tensor(-hi, "clamp")))
+        ctx.save_for_backward(a, lo, hi)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        a, lo, hi = ctx.saved_values
+        inside = grad_output
+        if lo is not None:  # [lo <= a] = [lo < a] + [lo = a]
+            bound = a._ensure_tensor(lo, "clamp")
+            inside = inside * (run_zip("lt", bound, a) + run_zip("eq", a, bound))
+        if hi is not None:
+            bound = a._ensure_tensor(hi, "clamp")
+            inside = inside * (run_zip("lt", a, bound) + run_zip("eq", a, bound))
+        return inside
+
+
+class Indexing(Function):
+    """$f(x) = x[key]$ (PyTorch/numpy indexing);  the gradient is scattered back into zeros
+    (summed where an index repeats). Basic keys (ints, slices, `...`, `None`) give a strided
+    view of the same storage; index arrays and masks a copy."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, key: tuple[Any, ...]) -> Tensor:
+        ctx.save_for_backward(a.shape, key)
+        array = a._tensor.to_numpy()
+        if _is_basic(key):  # a trailing `...` keeps even a full index a (0-d) view
+            view = array[key] if any(k is Ellipsis for k in key) else array[(*key, Ellipsis)]
+            return a._view_of(_strided_view(a._tensor, view))
+        return a._constant(np.asarray(array[key]))
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        shape, key = ctx.saved_values
+        grad = np.zeros(shape, dtype=grad_output.dtype)
+        np.add.at(grad, key, grad_output.numpy())
+        return grad_output._constant(grad)
+
+
+def _is_basic(key: tuple[Any, ...]) -> bool:
+    """Only ints, slices, `...` and `None`: numpy (and we) can answer with a view."""
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in key)
+
+
+def _strided_view(data: TensorData, selected: np.ndarray) -> TensorData:
+    """TensorData over `data`'s storage for `selected`, a numpy view into it: the offset
+    becomes where the storage slice starts, numpy's byte strides element strides."""
+    itemsize = data.storage.itemsize
+    base = data.storage.__array_interface__["data"][0]
+    offset = (selected.__array_interface__["data"][0] - base) // itemsize if selected.size else 0
+    strides = tuple(s // itemsize for s in selected.strides)
+    return TensorData(data.storage[offset:], selected.shape, strides)

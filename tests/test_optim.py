@@ -124,7 +124,7 @@ def test_step_updates_in_place_and_skips_params_without_grad() -> None:
     sgd = optim.SGD([used, unused], lr=0.1, momentum=0.9)
     loss_and_grad(used)
     sgd.step()
-    assert used.value is tensor_before and used.value.requires_grad and used.value.is_leaf()
+    assert used.value is tensor_before and used.value.requires_grad and used.value.is_leaf
     np.testing.assert_array_equal(unused.value.numpy(), [1.0, 2.0])
     assert 1 not in sgd.state  # no momentum buffer for a parameter that never had a gradient
     sgd.zero_grad()

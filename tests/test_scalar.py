@@ -101,7 +101,7 @@ def test_ops_record_history() -> None:
     z = x * y
     assert z.history.last_fn.__name__ == "Mul"
     assert z.parents == (x, y)
-    assert not z.is_leaf() and x.is_leaf()
+    assert not z.is_leaf and x.is_leaf
 
 
 def test_derivative_check_detects_a_wrong_derivative() -> None:

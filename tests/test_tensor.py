@@ -181,11 +181,17 @@ def test_nan_and_inf_follow_ieee_instead_of_raising(backend: str) -> None:
 
 # ## Task 2.3: reductions
 
+
+def max_values(x: Tensor, dim: int | None, keep: bool) -> Tensor:
+    """`x.max()` is the value; `x.max(dim)` is (values, indices), as PyTorch."""
+    return x.max() if dim is None else x.max(dim, keepdim=keep).values
+
+
 # name -> (tensor op given dim/keepdim, numpy reference given axis/keepdims)
 REDUCTIONS: dict[str, tuple[Callable, Callable]] = {
     "sum": (lambda x, dim, keep: x.sum(dim, keepdim=keep), lambda a, dim, keep: a.sum(axis=dim, keepdims=keep)),
     "mean": (lambda x, dim, keep: x.mean(dim, keepdim=keep), lambda a, dim, keep: a.mean(axis=dim, keepdims=keep)),
-    "max": (lambda x, dim, keep: x.max(dim, keepdim=keep), lambda a, dim, keep: a.max(axis=dim, keepdims=keep)),
+    "max": (lambda x, dim, keep: max_values(x, dim, keep), lambda a, dim, keep: a.max(axis=dim, keepdims=keep)),
     "argmax": (
         lambda x, dim, keep: x.argmax(dim, keepdim=keep),
         lambda a, dim, keep: np.argmax(a, axis=dim, keepdims=keep).astype(np.float64),
@@ -235,7 +241,7 @@ def test_reduction_examples(backend: str) -> None:
     np.testing.assert_array_equal(x.sum(1, keepdim=True).numpy(), [[9.0], [12.0]])
     np.testing.assert_array_equal(x.sum(-1).numpy(), [9.0, 12.0])
     assert x.sum().item() == 21.0 and x.mean().item() == 3.5
-    np.testing.assert_array_equal(x.max(1).numpy(), [5.0, 6.0])
+    np.testing.assert_array_equal(x.max(1).values.numpy(), [5.0, 6.0])
     np.testing.assert_array_equal(x.argmax(1).numpy(), [1.0, 2.0])
     np.testing.assert_array_equal(x.argmax(0).numpy(), [1.0, 0.0, 1.0])
     assert x.argmax().item() == 5.0
@@ -436,7 +442,7 @@ def test_float32_is_preserved_through_a_chain_of_ops(backend: str) -> None:
         x.sum(0),
         x.sum(),
         x.mean(1),
-        x.max(1),
+        x.max(1).values,
         x.argmax(1),
         x.permute(1, 0).contiguous(),
         x.view(6),
@@ -470,8 +476,8 @@ def test_requires_grad_leaves_and_history(backend: str) -> None:
     x = minitorch.tensor([1.0, 2.0], requires_grad=True, backend=backend)
     c = minitorch.tensor([3.0, 4.0], backend=backend)
     y = x * c
-    assert x.requires_grad and x.is_leaf() and not c.requires_grad and c.is_constant()
-    assert y.requires_grad and not y.is_leaf() and y.history.last_fn.op_name() == "Mul"
+    assert x.requires_grad and x.is_leaf and not c.requires_grad and c.is_constant()
+    assert y.requires_grad and not y.is_leaf and y.history.last_fn.op_name() == "Mul"
     assert y.parents == (x, c)
     assert not (c * c).requires_grad  # constants make constants
 
@@ -580,7 +586,7 @@ def test_reductions_of_a_0d_tensor_along_dim_0(backend: str) -> None:
     """Like PyTorch: dim 0 (or -1) of a 0-d tensor is the tensor itself."""
     x = minitorch.tensor(3.0, backend=backend)
     assert x.sum(0).item() == 3.0 and x.sum(-1).item() == 3.0
-    assert x.mean(0).item() == 3.0 and x.max(0).item() == 3.0
+    assert x.mean(0).item() == 3.0 and x.max(0).values.item() == 3.0
 
 
 @pytest.mark.task2_5

@@ -270,7 +270,7 @@ def test_gradient_has_the_leaf_dtype_when_dtypes_mix(backend: str) -> None:
 REDUCTIONS: dict[str, Callable[[Tensor, int | None, bool], Tensor]] = {
     "sum": lambda x, dim, keep: x.sum(dim, keepdim=keep),
     "mean": lambda x, dim, keep: x.mean(dim, keepdim=keep),
-    "max": lambda x, dim, keep: x.max(dim, keepdim=keep),
+    "max": lambda x, dim, keep: x.max(dim, keepdim=keep) if dim is None else x.max(dim, keepdim=keep).values,
 }
 
 
@@ -311,7 +311,7 @@ def test_reduction_grad_examples(backend: str) -> None:
     x.mean().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.full((2, 3), 1 / 6), rtol=1e-15)
     x.zero_grad_()
-    x.max(1).sum().backward()  # the gradient goes to each row's maximum only
+    x.max(1).values.sum().backward()  # the gradient goes to each row's maximum only
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
@@ -319,7 +319,7 @@ def test_reduction_grad_examples(backend: str) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_max_splits_the_gradient_among_ties(backend: str) -> None:
     x = minitorch.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True, backend=backend)
-    x.max(1).sum().backward()
+    x.max(1).values.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
 
 
@@ -402,12 +402,12 @@ def test_matmul_grad_closed_form(backend: str) -> None:
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
-    shifted = (x - x.max(dim, keepdim=True)).exp()
+    shifted = (x - x.max(dim, keepdim=True).values).exp()
     return shifted / shifted.sum(dim, keepdim=True)
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
-    shifted = x - x.max(dim, keepdim=True)
+    shifted = x - x.max(dim, keepdim=True).values
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 

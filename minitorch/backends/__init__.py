@@ -5,10 +5,13 @@ The default is `fast`, loaded (Numba imported) only when the first tensor needs 
 
 from __future__ import annotations
 
+import threading
+
 from .base import TensorBackend
 from .simple import SimpleKernels
 
 _BACKENDS: dict[str, TensorBackend] = {}
+_LOCK = threading.RLock()  # two threads asking for "fast" at once still build one backend
 
 
 def _load_fast() -> TensorBackend:
@@ -49,9 +52,13 @@ def get_backend(name: str | TensorBackend | None = None) -> TensorBackend:
     name = name or _default_name
     if name not in _LOADERS:
         raise ValueError(f"unknown backend {name!r}; available: {', '.join(sorted(_LOADERS))}")
-    if name not in _BACKENDS:
-        _BACKENDS[name] = _LOADERS[name]()
-    return _BACKENDS[name]
+    backend = _BACKENDS.get(name)
+    if backend is None:
+        with _LOCK:  # checked again inside: another thread may have built it meanwhile
+            if name not in _BACKENDS:
+                _BACKENDS[name] = _LOADERS[name]()
+            backend = _BACKENDS[name]
+    return backend
 
 
 def set_default_backend(name: str) -> None:

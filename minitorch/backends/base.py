@@ -158,6 +158,9 @@ class TensorBackend:
         batch = shape_broadcast(a.shape[:-2], b.shape[:-2], "matmul (batch dims)")
         out_shape = (*batch, a.shape[-2], b.shape[-1])
         out = empty(out_shape, np.result_type(a.dtype, b.dtype))
+        if out.size == 0 or a.shape[-1] == 0:  # zero-size: an empty product, or sums of nothing (0)
+            out.storage[:] = 0.0
+            return out
         # The kernel sees 3-D (batch, rows, cols); flatten the batch dims of all three.
         a3, b3 = _as_3d(a, batch), _as_3d(b, batch)
         out3 = out.view((-1, out_shape[-2], out_shape[-1]))

@@ -146,15 +146,16 @@ class CompiledCall(Function):
 def symbolic_parameters(module: Module | None, graph: Graph, symbolic: SymbolicBackend) -> Iterator[list[Tensor]]:
     """While tracing, each parameter of `module` holds a `param` placeholder of its name,
     shape and dtype (the list yielded); afterwards it holds its own value again."""
-    params = module.named_parameters() if module is not None else []
-    originals = [p.value for _, p in params]
-    try:
-        for (name, p), value in zip(params, originals):
-            p.value = symbolic_input(graph, symbolic, value, "param", name)
-        yield [p.value for _, p in params]
+    modules = module.named_modules() if module is not None else []
+    slots = [(m, n, f"{prefix}.{n}" if prefix else n) for prefix, m in modules for n in m._parameters]
+    originals = [m._parameters[n] for m, n, _ in slots]
+    try:  # a Parameter is a Tensor: the module holds a placeholder in its place while tracing
+        for (m, n, dotted), value in zip(slots, originals):
+            m._parameters[n] = symbolic_input(graph, symbolic, value, "param", dotted)
+        yield [m._parameters[n] for m, n, _ in slots]
     finally:
-        for (_, p), value in zip(params, originals):
-            p.value = value
+        for (m, n, _), value in zip(slots, originals):
+            m._parameters[n] = value
 
 
 class Compiled:
@@ -272,7 +273,7 @@ def trace_backward(
     Returns (the placeholder's id, per input the id of its gradient or None). Only leaf
     inputs that require grad get a gradient; if none does, nothing is traced.
     """
-    wants_grad = [t.requires_grad and t.is_leaf() for t in sym_inputs]
+    wants_grad = [t.requires_grad and t.is_leaf for t in sym_inputs]
     if not (out.requires_grad and any(wants_grad)):
         return None, [None] * len(sym_inputs)
     grad_tensor = placeholder(joint, symbolic, out.shape, out.dtype.name, "grad_output")

@@ -94,8 +94,8 @@ class Linear(Module):
                 f"Linear: input of shape {x.shape} has last dimension "
                 f"{x.shape[-1] if x.dims else None}, expected in_features={self.in_features}"
             )
-        out = x @ self.weight.value.mT
-        return out + self.bias.value if self.bias is not None else out
+        out = x @ self.weight.mT
+        return out + self.bias if self.bias is not None else out
 
     def __repr__(self) -> str:
         has_bias = self.bias is not None
@@ -133,8 +133,8 @@ from .containers import Flatten, Identity, ModuleDict, ModuleList  # noqa: E402
 
 
 def tanh(x: Tensor) -> Tensor:
-    """$\\tanh(x) = 2\\sigma(2x) - 1$: composed from sigmoid, so its gradient comes for free."""
-    return (x * 2.0).sigmoid() * 2.0 - 1.0
+    """$\\tanh(x)$, the op-table primitive (exact for small x; $\\tanh' = 1 - \\tanh^2$)."""
+    return x.tanh()
 
 
 class ReLU(Module):
@@ -165,14 +165,14 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     so inputs like 1000 do not overflow. The max is detached: softmax does not depend on
     it, so no gradient needs to flow through it.
     """
-    shifted = x - x.max(dim, keepdim=True).detach()
+    shifted = x - x.max(dim, keepdim=True).values.detach()
     exps = shifted.exp()
     return exps / exps.sum(dim, keepdim=True)
 
 
 def logsoftmax(x: Tensor, dim: int = -1) -> Tensor:
     """$\\log \\mathrm{softmax}(x)_i = (x_i - m) - \\log \\sum_j e^{x_j - m}$ (the stable logsumexp)."""
-    shifted = x - x.max(dim, keepdim=True).detach()
+    shifted = x - x.max(dim, keepdim=True).values.detach()
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 
@@ -248,13 +248,16 @@ def binary_cross_entropy(prob: Tensor, target: Tensor, reduction: str = "mean") 
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """BCE of $p = \\sigma(z)$, written stably: $\\max(z, 0) - z t + \\log(1 + e^{-|z|})$.
+    """BCE of $p = \\sigma(z)$, written stably: $(1 - t) z + \\mathrm{softplus}(-z)$, with
+    $\\mathrm{softplus}(u) = \\max(u, 0) + \\log(1 + e^{-|u|})$ and $|u| = 2\\max(u, 0) - u$.
 
-    The exponent is never positive, so no overflow for any $z$.
+    The exponent is never positive, so no overflow for any $z$; writing $|u|$ this way makes
+    the gradient $\\sigma(z) - t$ everywhere, at $z = 0$ too (PyTorch's).
     """
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
-    abs_z = logits.relu() + (-logits).relu()
-    losses = logits.relu() - logits * target + ((-abs_z).exp() + 1.0).log()
+    u = -logits
+    softplus = u.relu() + ((-(u.relu() * 2.0 - u)).exp() + 1.0).log()
+    losses = logits * (1.0 - target) + softplus
     return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
 
 

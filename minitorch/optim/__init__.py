@@ -77,13 +77,13 @@ class Optimizer:
             raise TypeError(f"{name}: a parameter group must be a dict with 'params', got {group!r}")
         given = group["params"]
         given = [given] if isinstance(given, (Tensor, Parameter)) else list(given)
-        # A bare Tensor is wrapped, so `SGD([w], lr=0.1)` works as in PyTorch.
-        params = [Parameter(p) if isinstance(p, Tensor) else p for p in given]
+        # A Parameter is a Tensor; a bare Tensor works too, so `SGD([w], lr=0.1)` works as in PyTorch.
+        params = list(given)
         for p in params:
-            if not isinstance(p, Parameter) or not isinstance(p.value, Tensor):
-                raise TypeError(f"{name}: expected Parameters holding Tensors (model.parameters()), got {p!r}")
-        seen = {id(p.value) for p in self.parameters}
-        unique = [p for p in params if id(p.value) not in seen and not seen.add(id(p.value))]
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: expected Parameters or Tensors (model.parameters()), got {p!r}")
+        seen = {id(p) for p in self.parameters}
+        unique = [p for p in params if id(p) not in seen and not seen.add(id(p))]
         settings = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
         self.check_settings(settings)
         self.param_groups.append({"params": unique, **settings})
@@ -104,7 +104,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (the next backward starts from zero)."""
         for p in self.parameters:
-            p.value.zero_grad_()
+            p.zero_grad_()
 
     def step(self) -> None:
         """Update every parameter that has a gradient; parameters with `grad is None` are skipped."""
@@ -112,11 +112,11 @@ class Optimizer:
         index = 0
         for group in self.param_groups:
             for p in group["params"]:
-                if p.value.grad is not None:
-                    value = p.value.numpy()
-                    grad = p.value.grad.numpy().astype(value.dtype)
+                if p.grad is not None:
+                    value = p.numpy()
+                    grad = p.grad.numpy().astype(value.dtype)
                     state = self.state.setdefault(index, {})
-                    p.value.copy_(self.update(value, grad, state, group))
+                    p.copy_(self.update(value, grad, state, group))
                 index += 1
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
@@ -164,7 +164,7 @@ class Optimizer:
         for index, entries in saved_state.items():
             if not 0 <= int(index) < len(self.parameters):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {index} that does not exist")
-            expected = self.parameters[int(index)].value.shape
+            expected = self.parameters[int(index)].shape
             for key, value in entries.items():
                 if isinstance(value, np.ndarray) and value.shape != expected:
                     raise ValueError(
