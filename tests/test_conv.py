@@ -46,20 +46,12 @@ def pool_oracle(kind: str, x, kernel, stride, padding) -> np.ndarray:
 
 
 def unfold_oracle(x, kernel, stride, padding) -> np.ndarray:
-    """PyTorch's F.unfold by explicit loops (2-D)."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    out = np.zeros((n, c * kh * kw, oh * ow))
-    xp = pad(x, padding)
-    for b in range(n):
-        for ch in range(c):
-            for i in range(kh):
-                for j in range(kw):
-                    for y in range(oh):
-                        for q in range(ow):
-                            out[b, (ch * kh + i) * kw + j, y * ow + q] = xp[b, ch, y * sh + i, q * sw + j]
-    return out
+    """PyTorch's F.unfold (2-D) from numpy's sliding windows: (N, C*kh*kw, positions)."""
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw) = kernel, stride
+    views = np.lib.stride_tricks.sliding_window_view(pad(x, padding), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    oh, ow = views.shape[2:4]  # views[n, c, y, x, i, j] = padded x[n, c, y*sh + i, x*sw + j]
+    return views.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
 
 
 def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
