@@ -2,6 +2,7 @@
 
     python -m benchmarks.run              # every benchmark
     python -m benchmarks.run matmul zip   # some of them
+    python -m benchmarks.run --json out.json   # the figures also as JSON (default benchmarks/results.json)
 
 Each figure is the median of several repeats after a warm-up call; the first call (Numba
 loading or compiling its kernel) is reported apart as "first call". Targets are ratios,
@@ -11,6 +12,11 @@ because absolute times on a shared 2-core machine move with its load.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
+import json
+import math
+import os
 import platform
 import statistics
 import time
@@ -384,9 +390,47 @@ def machine_line() -> str:
     )
 
 
+def bench_matmul32(n: int = 512) -> Result:
+    rng = np.random.default_rng(0)
+    a_np, b_np = rng.random((2, n, n)).astype(np.float32)
+    a, b = (minitorch.tensor(x, backend="fast", dtype="float32") for x in (a_np, b_np))
+    first, _ = median_time(lambda: a @ b, repeat=1)
+    ours, ref = interleaved(lambda: a @ b, lambda: a_np @ b_np)
+    flops, share = 2 * n**3, ref / ours
+    return Result(
+        f"matmul {n}×{n} float32",
+        f"{flops / ours / 1e9:.1f} GFLOP/s",
+        f"numpy {flops / ref / 1e9:.1f} GFLOP/s",
+        share,
+        "≥ 40% of numpy",
+        share >= 0.40,
+        first,
+    )
+
+
+BENCHMARKS["matmul32"] = bench_matmul32
+
+
+def write_json(path: str, results: list[Result]) -> None:
+    """The figures as JSON, with the machine, the date and the load average (NaN as null)."""
+    rows = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in dataclasses.asdict(r).items()}
+        for r in results
+    ]
+    record = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine_line(),
+        "load_average": os.getloadavg(),
+        "results": rows,
+    }
+    with open(path, "w") as f:
+        json.dump(record, f, indent=2)
+
+
 def main(argv: list[str] | None = None) -> list[Result]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default all)")
+    parser.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results.json"))
     args = parser.parse_args(argv)
     np.seterr(all="ignore")
     results: list[Result] = []
@@ -407,6 +451,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
             fmt(r.first_call) if r.first_call else "-",
         )
     Console().print(table)
+    print(f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; JSON in {args.json}")
+    write_json(args.json, results)
     return results
 
 

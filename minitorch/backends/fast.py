@@ -13,6 +13,7 @@ The same loops as `simple`, compiled to machine code, with three changes for spe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,12 @@ from numba import prange
 from .. import operators, ops, tensor_data
 from ..tensor_data import Index, Storage
 from . import switch
+
+# Worker threads wait *passively* (sleep) after a parallel region instead of spinning for a
+# while: spinning workers steal the cores from numpy's BLAS and from neighbouring processes
+# (chapter 03, section 2; benchmarks/threading.py). OpenMP reads this when Numba first starts
+# its threads, at the first parallel call; a value you set yourself wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Where the compiled kernels are cached: a folder named by a hash of this file, the op table,
 # `operators` and `tensor_data`, so editing any of them compiles afresh (see switch.py).
