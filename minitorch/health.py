@@ -17,12 +17,12 @@ example of the batch). Rules of thumb (not laws), flagged when broken:
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .events import ForwardEvent, Recording
+from .events import ForwardEvent, Recording
 
 VANISHING = 1e-7
 EXPLODING = 1e3
@@ -76,7 +76,9 @@ class GradientHealth:
         return len(self.rows)
 
 
-class _Null:
+class _Null(io.StringIO):
+    """A text file that forgets what is written to it."""
+
     def write(self, text: str) -> int:
         return len(text)
 
@@ -127,7 +129,7 @@ def gradient_health(rec: Recording) -> GradientHealth:
     for iteration in rec.iterations:
         if iteration.closing is None or iteration.closing.reason != "optimizer":
             continue
-        forward = [e for e in rec.events[iteration.start : iteration.end] if e.kind == "forward"]
+        forward = [e for e in rec.events[iteration.start : iteration.end] if isinstance(e, ForwardEvent)]
         names = parameter_paths(forward)
         for p in iteration.closing.params:
             grad, weight = norm_of(p.grad), norm_of(p.value)
