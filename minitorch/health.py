@@ -20,9 +20,10 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from .events import ForwardEvent, Recording
+if TYPE_CHECKING:
+    from .events import ForwardEvent, Recording
 
 VANISHING = 1e-7
 EXPLODING = 1e3
@@ -129,7 +130,8 @@ def gradient_health(rec: Recording) -> GradientHealth:
     for iteration in rec.iterations:
         if iteration.closing is None or iteration.closing.reason != "optimizer":
             continue
-        forward = [e for e in rec.events[iteration.start : iteration.end] if isinstance(e, ForwardEvent)]
+        steps = rec.events[iteration.start : iteration.end]
+        forward = cast("list[ForwardEvent]", [e for e in steps if e.kind == "forward"])  # kind names the class
         names = parameter_paths(forward)
         for p in iteration.closing.params:
             grad, weight = norm_of(p.grad), norm_of(p.value)
