@@ -277,11 +277,13 @@ def pytest_runtest_logfinish(nodeid: str) -> None:
     passed = bool(_current["call_passed"]) and _current["problem"] is None
     if not passed:
         _failed_tasks.update(_plan["tasks"].get(nodeid, []))
+    start = _current["start"]
+    assert isinstance(start, float)  # time.monotonic(), set by pytest_runtest_logstart
     _send(
         "finish",
         nodeid=nodeid,
         outcome="passed" if passed else "failed",
         message="" if passed else str(_current["problem"] or "did not run"),
         values=_values if passed else [],
-        duration=time.monotonic() - float(_current["start"]),
-    )  # type: ignore[arg-type]
+        duration=time.monotonic() - start,
+    )

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, Self
 
 from . import events
 
@@ -128,7 +128,7 @@ class Variable(Protocol):
 
     def is_constant(self) -> bool: ...
 
-    def chain_rule(self, d_output: Any) -> Iterable[tuple[Any, Any]]: ...  # see GraphValue.chain_rule
+    def chain_rule(self, d_output: Any) -> list[tuple[Any, Any]]: ...  # see GraphValue.chain_rule
 
     def local_derivatives(self) -> list[Any] | None: ...
 
@@ -155,16 +155,17 @@ class GraphValue:
     def requires_grad(self, flag: bool) -> None:
         self.requires_grad_(flag)
 
-    def requires_grad_(self, flag: bool = True) -> GraphValue:
+    def requires_grad_(self, flag: bool = True) -> Self:
         """Make this value a leaf that collects `.grad` (or, for a leaf, stop)."""
+        # `history` lives in the subclasses' storage (Scalar's slots, Tensor's __dict__).
         if flag and self.history is None:
-            self.history = History()
+            self.history = History()  # type: ignore[misc]
         elif not flag and self.history is not None:
             if not self.is_leaf:
                 raise RuntimeError(
                     "you can only change requires_grad flags of leaf variables; use .detach() for a non-leaf"
                 )
-            self.history = None
+            self.history = None  # type: ignore[misc]
         return self
 
     @property
@@ -190,6 +191,7 @@ class GraphValue:
         for it. Constants receive nothing, nor does an input whose gradient is None.
         """
         history = self.history
+        assert history is not None and history.ctx is not None, "chain_rule needs an op's history"
         history.ctx.check_not_freed()  # a freed graph cannot be differentiated again
         history.ctx.check_versions(history.last_fn.op_name())  # nor one changed in place
         # BEGIN ASSIGN1_3
@@ -287,6 +289,7 @@ def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False)
                 pid = parent.unique_id
                 derivatives[pid] = derivatives[pid] + d_parent if pid in derivatives else d_parent
             if not retain_graph and not node.is_leaf:
+                assert node.history is not None and node.history.ctx is not None  # an op's node
                 node.history.ctx.free()
         # END ASSIGN1_4
 
@@ -315,6 +318,7 @@ def report_graph(value: Any) -> None:
     """
     for node in reversed(topological_sort(value)):
         history = node.history
+        assert history is not None  # topological_sort skips constants
         if history.last_fn is None:  # a leaf: its users' events name it
             continue
         backend = getattr(getattr(node, "backend", None), "name", None)

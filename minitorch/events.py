@@ -444,6 +444,7 @@ class Recording:
 
     def _drop_oldest_steps(self) -> None:
         """Drop the step events of the oldest closed iterations until under `max_bytes`."""
+        assert self.max_bytes is not None  # only called with a limit
         while self._bytes > self.max_bytes:
             first = next((i for i in self.iterations if i.closed and i.end > i.start), None)
             if first is None or first.index == len(self.iterations) - 1:

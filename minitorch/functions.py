@@ -66,7 +66,7 @@ def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return input.max(dim, keepdim)
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | None:
     return input.argmax(dim, keepdim)
 
 
@@ -94,9 +94,10 @@ def _check_tensors(tensors: Any, op: str) -> list[Tensor]:
 def _check_dim(dim: Any, dims: int, op: str) -> int:
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"{op}: argument 'dim' must be an integer, got {dim!r}")
-    if not -dims <= dim < dims:
+    index = int(dim)
+    if not -dims <= index < dims:
         raise IndexError(f"{op}: argument 'dim' = {dim} is out of range for {dims} dims")
-    return int(dim) % dims
+    return index % dims
 
 
 class Cat(Function):

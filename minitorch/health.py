@@ -17,9 +17,10 @@ example of the batch). Rules of thumb (not laws), flagged when broken:
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from .events import ForwardEvent, Recording
@@ -76,7 +77,9 @@ class GradientHealth:
         return len(self.rows)
 
 
-class _Null:
+class _Null(io.StringIO):
+    """A text file that forgets what is written to it."""
+
     def write(self, text: str) -> int:
         return len(text)
 
@@ -127,7 +130,8 @@ def gradient_health(rec: Recording) -> GradientHealth:
     for iteration in rec.iterations:
         if iteration.closing is None or iteration.closing.reason != "optimizer":
             continue
-        forward = [e for e in rec.events[iteration.start : iteration.end] if e.kind == "forward"]
+        steps = rec.events[iteration.start : iteration.end]
+        forward = cast("list[ForwardEvent]", [e for e in steps if e.kind == "forward"])  # kind names the class
         names = parameter_paths(forward)
         for p in iteration.closing.params:
             grad, weight = norm_of(p.grad), norm_of(p.value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from .module import Module
+from .module import Module, ScalarParameter
 from .scalar import Scalar
 
 
@@ -23,10 +23,16 @@ class ScalarLinear(Module):
         super().__init__()
         self.in_size, self.out_size = in_size, out_size
         self.weights = [
-            [self.add_parameter(f"weight_{i}_{j}", Scalar(2 * (rng.random() - 0.5))) for j in range(out_size)]
+            [self.scalar_parameter(f"weight_{i}_{j}", Scalar(2 * (rng.random() - 0.5))) for j in range(out_size)]
             for i in range(in_size)
         ]
-        self.bias = [self.add_parameter(f"bias_{j}", Scalar(2 * (rng.random() - 0.5))) for j in range(out_size)]
+        self.bias = [self.scalar_parameter(f"bias_{j}", Scalar(2 * (rng.random() - 0.5))) for j in range(out_size)]
+
+    def scalar_parameter(self, name: str, value: Scalar) -> ScalarParameter:
+        """`add_parameter` for a Scalar (which gives a ScalarParameter)."""
+        parameter = self.add_parameter(name, value)
+        assert isinstance(parameter, ScalarParameter)
+        return parameter
 
     def forward(self, inputs: Sequence[Scalar | float]) -> list[Scalar]:
         if len(inputs) != self.in_size:

@@ -11,8 +11,9 @@ a `History` for the shared backprop engine in `autodiff`.
 
 from __future__ import annotations
 
+import builtins
 import numbers
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Union
 
 import numpy as np
@@ -58,6 +59,13 @@ class VersionCounter:
         self.value = 0
 
 
+def _sizes(args: tuple[int | Sequence[int], ...]) -> tuple[Any, ...]:
+    """The sizes of `f(2, 3)` or `f((2, 3))`, as one tuple."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
+
+
 class MaxMin(NamedTuple):
     """What `x.max(dim)` / `x.min(dim)` return (PyTorch's `torch.return_types.max`)."""
 
@@ -68,6 +76,8 @@ class MaxMin(NamedTuple):
 class Size(int):
     """`x.size`: the element count as an int (older code), and callable as PyTorch's
     `x.size()` (the shape) / `x.size(dim)` (one dim's length)."""
+
+    shape: tuple[int, ...]
 
     def __new__(cls, count: int, shape: tuple[int, ...]) -> Size:
         out = super().__new__(cls, count)
@@ -242,7 +252,7 @@ class Tensor(GraphValue):
         # A copy the first time: backward may hand the same tensor to several leaves (Add).
         self.grad = run_map("id", d) if self.grad is None else self.grad + d
 
-    def chain_rule(self, d_output: Tensor) -> Iterable[tuple[Tensor, Tensor]]:
+    def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
         """GraphValue's chain rule, each gradient summed back to its input's shape
         (an input that broadcasting stretched gets the sum over the stretched dims)."""
         return [(x, g if g.shape == x.shape else g.sum_to(x.shape)) for x, g in super().chain_rule(d_output)]
@@ -338,11 +348,11 @@ class Tensor(GraphValue):
         self.history = result.history
         return self
 
-    def add_(self, other: TensorLike, alpha: float = 1.0) -> Tensor:
+    def add_(self, other: TensorLike, alpha: builtins.float = 1.0) -> Tensor:
         """`self += alpha * other` in place."""
         return self._inplace("add_", lambda a, b: a + b * alpha if alpha != 1.0 else a + b, other)
 
-    def sub_(self, other: TensorLike, alpha: float = 1.0) -> Tensor:
+    def sub_(self, other: TensorLike, alpha: builtins.float = 1.0) -> Tensor:
         return self._inplace("sub_", lambda a, b: a - b * alpha if alpha != 1.0 else a - b, other)
 
     def mul_(self, other: TensorLike) -> Tensor:
@@ -355,7 +365,7 @@ class Tensor(GraphValue):
         """Set every element to 0 in place."""
         return self.fill_(0.0)
 
-    def fill_(self, value: float) -> Tensor:
+    def fill_(self, value: builtins.float) -> Tensor:
         """Set every element to `value` in place."""
         return self._inplace("fill_", lambda a: a.zeros() + float(value))
 
@@ -455,7 +465,7 @@ class Tensor(GraphValue):
     def ge(self, b: TensorLike) -> Tensor:
         return self >= b
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
         """Limit values to [min, max]; gradient 1 inside the range (bounds included), 0 where
         clamped, and NaN stays NaN (PyTorch's)."""
         return Clamp.apply(self, lo=min, hi=max)
@@ -560,12 +570,12 @@ class Tensor(GraphValue):
         values, _ = (-self).max(dim, keepdim)
         return MaxMin(-values, self._arg(np.argmin, dim, keepdim))
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor | None:
         """Index of the (first) largest value along `dim` (of the flattened tensor when None),
-        as a float tensor (no gradient); a NaN counts as largest."""
+        as a float tensor (no gradient); a NaN counts as largest. None while tracing."""
         return self._arg(np.argmax, dim, keepdim)
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor | None:
         """Index of the (first) smallest value along `dim`; a NaN counts as smallest."""
         return self._arg(np.argmin, dim, keepdim)
 
@@ -614,9 +624,7 @@ class Tensor(GraphValue):
 
     def view(self, *shape: int | Sequence[int]) -> Tensor:
         """Same storage, new shape; needs a contiguous tensor (see `contiguous`)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return View.apply(self, shape=tuple(int(s) for s in shape))
+        return View.apply(self, shape=tuple(int(s) for s in _sizes(shape)))
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """`view` that copies first when the layout needs it."""
@@ -659,16 +667,14 @@ class Tensor(GraphValue):
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
         """Broadcast to `shape` (-1 keeps a dim); a copy here, with the gradient summed back."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        extra = len(shape) - self.dims
-        target = tuple(self.shape[i - extra] if s == -1 else int(s) for i, s in enumerate(shape))
+        sizes = _sizes(shape)
+        extra = len(sizes) - self.dims
+        target = tuple(self.shape[i - extra] if s == -1 else int(s) for i, s in enumerate(sizes))
         return self + self.zeros(target)
 
-    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+    def repeat(self, *repeats: int | Sequence[int]) -> Tensor:
         """Tile the tensor `sizes[i]` times along dim i (PyTorch's `repeat`)."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+        sizes = _sizes(repeats)
         x = self.reshape((1,) * (len(sizes) - self.dims) + self.shape)
         inter = tuple(v for r, s in zip(sizes, x.shape) for v in (int(r), s))  # (r0, s0, r1, s1, ...)
         tiled = x.reshape(tuple(v for s in x.shape for v in (1, s))).expand(inter)
@@ -739,7 +745,7 @@ class Tensor(GraphValue):
             raise ValueError(f"truth value of a tensor with {self.size} elements is ambiguous; use .all()")
         return bool(self.item())
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:
         return self.item()
 
     def __format__(self, spec: str) -> str:

@@ -360,7 +360,7 @@ class MatMul(Function):
         # END ASSIGN2_6
 
     @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor | None, Tensor | None]:
         # BEGIN ASSIGN2_6
         a, b = ctx.saved_values
         # No product for an input that takes no gradient (e.g. the data fed to a first layer).

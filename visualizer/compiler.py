@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,7 +167,7 @@ def capture_compiles() -> Iterator[list[Graph]]:
     original = passes_module.run_passes
     graphs: list[Graph] = []
 
-    def capturing(graph: Graph, passes: Any = None, keep: set[int] = frozenset()) -> Graph:
+    def capturing(graph: Graph, passes: Any = None, keep: AbstractSet[int] = frozenset()) -> Graph:
         if passes is None or len(passes) > 0:
             seen = graph.copy()
             seen.outputs += [i for i in sorted(keep) if i not in seen.outputs]  # what the passes must keep

@@ -480,7 +480,7 @@ def _backward_without_side_effects(x: Any) -> list[Any]:
 
     No events when the graph was already freed by an earlier backward (nothing to show).
     """
-    leaves = [v for v in topological_sort(x) if v.is_leaf]
+    leaves: list[Any] = [v for v in topological_sort(x) if v.is_leaf]  # Scalars or Tensors: they have .grad
     previous = [leaf.grad for leaf in leaves]
     for leaf in leaves:  # start from None so the recording shows this backward alone
         leaf.grad = None

@@ -56,7 +56,7 @@ def node_series(rec: Recording, iteration: int, node: int) -> list[tuple[float |
     positions = [k for k, e in enumerate(_forward(rec, iteration)) if e.output.id == node]
     if not positions:
         return [(None, None)] * len(iterations)
-    series = []
+    series: list[tuple[float | None, float | None]] = []
     for index in range(len(iterations)):
         forward = _forward(rec, index)
         if positions[0] >= len(forward):
@@ -92,15 +92,15 @@ def series_lines(rec: Recording, iteration: int, node: int, name: str) -> list[s
 
 def kernel_timeline(kernels: list[KernelEvent], width: int = 40) -> list[str]:
     """A text Gantt chart of kernel launches: one line each, a bar where it ran in the span."""
-    timed = [k for k in kernels if k.start is not None]
+    timed = [(k.start, k) for k in kernels if k.start is not None]
     if not timed:
         return ["(no timed kernel launches)"]
-    begin = min(k.start for k in timed)
-    end = max(k.start + k.seconds for k in timed)
+    begin = min(start for start, _ in timed)
+    end = max(start + k.seconds for start, k in timed)
     span = (end - begin) or 1e-9
     lines = []
-    for k in timed:
-        left = int((k.start - begin) / span * width)
+    for start, k in timed:
+        left = int((start - begin) / span * width)
         length = max(1, int(k.seconds / span * width))
         bar = " " * left + "█" * min(length, width - left)
         lines.append(f"{k.kernel[:14]:<14} |{bar:<{width}}| {k.seconds * 1e6:8.1f} µs step {k.step}")

@@ -30,6 +30,7 @@ from ..events import Recording, record
 from ..nn import MLP
 from ..profiler import profile
 from ..tensor import Tensor, tensor
+from ..tensor_data import TensorData
 from .compiled_adam import CompiledAdamStep
 from .scalar_train import EpochStats as ScalarEpochStats
 from .scalar_train import ScalarTrainer
@@ -277,12 +278,15 @@ def timed(fn: Callable[[], object], repeats: int = 10) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def snapshot(model: MLP, step: CompiledAdamStep) -> tuple[list[np.ndarray], object, int]:
+Snapshot = tuple[list[np.ndarray], list[tuple[TensorData, TensorData]] | None, int]
+
+
+def snapshot(model: MLP, step: CompiledAdamStep) -> Snapshot:
     """Copies of the parameter values and the compiled step's Adam state."""
     return [p.value.numpy().copy() for p in model.parameters()], step.moments, step.steps
 
 
-def restore(model: MLP, step: CompiledAdamStep, saved: tuple[list[np.ndarray], object, int]) -> None:
+def restore(model: MLP, step: CompiledAdamStep, saved: Snapshot) -> None:
     values, step.moments, step.steps = saved
     for p, value in zip(model.parameters(), values):
         p.value.copy_(value)

@@ -116,6 +116,7 @@ class CompiledAdamStep:
         """(new θ, new m, new v): Adam's formulas on symbolic tensors (see the module docstring)."""
         (beta1, beta2), eps = self.optimizer.hyperparameters["betas"], self.optimizer.hyperparameters["eps"]
         g = p.grad
+        assert g is not None, "backpropagate gave every parameter a gradient"
         if self.optimizer.hyperparameters["weight_decay"] != 0.0:
             g = g + self.optimizer.hyperparameters["weight_decay"] * p
         m_new = beta1 * m + (1.0 - beta1) * g

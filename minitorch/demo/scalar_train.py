@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..datasets import Points
 from ..scalar import Scalar
@@ -71,8 +72,9 @@ class ScalarTrainer:
             total_loss += loss.data
             correct += int((prob.data > 0.5) == (label == 1))
         for parameter in self.model.parameters():
-            if parameter.value.grad is not None:
-                parameter.update(Scalar(parameter.value.data - self.learning_rate * parameter.value.grad))
+            scalar: Any = parameter.value  # a ScalarParameter's Scalar (parameters() is typed for Tensors)
+            if scalar.grad is not None:
+                parameter.update(Scalar(scalar.data - self.learning_rate * scalar.grad))
         return EpochStats(epoch, total_loss, correct, data.N)
 
     def predict_scalar(self, point: Sequence[float]) -> Scalar:

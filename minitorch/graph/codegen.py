@@ -237,7 +237,7 @@ def launch_fast(kernel: Callable[..., None], out: Storage, inputs: list[Storage]
     launch(kernel, len(out), out, *inputs)  # one thread for small work, all for big
 
 
-def launch_cuda(kernel: Callable[..., None], out: Storage, inputs: list[Storage]) -> None:
+def launch_cuda(kernel: Any, out: Storage, inputs: list[Storage]) -> None:  # kernel: a numba CUDA kernel
     from numba import cuda
 
     from ..backends.cuda import copy_to_host, elementwise_launch, to_device

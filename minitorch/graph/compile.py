@@ -68,7 +68,7 @@ class CompiledGraph:
     container: type | None  # what the function returned: one Tensor (None), a tuple or a list
     backwards: list[BackwardGraph | None]  # per output (None: it needs no gradient)
     backend: backends.TensorBackend
-    traced: Graph = field(repr=False, default=None)  # before the passes, for teaching
+    traced: Graph | None = field(repr=False, default=None)  # before the passes, for teaching
     captured: list[Tensor] = field(default_factory=list)
     random: list[RandomSource] = field(default_factory=list)
     guards: list[ConstGuard] = field(default_factory=list)
@@ -151,7 +151,7 @@ def symbolic_parameters(module: Module | None, graph: Graph, symbolic: SymbolicB
     originals = [m._parameters[n] for m, n, _ in slots]
     try:  # a Parameter is a Tensor: the module holds a placeholder in its place while tracing
         for (m, n, dotted), value in zip(slots, originals):
-            m._parameters[n] = symbolic_input(graph, symbolic, value, "param", dotted)
+            m._parameters[n] = symbolic_input(graph, symbolic, value, "param", dotted)  # type: ignore[assignment]  # placeholder
         yield [m._parameters[n] for m, n, _ in slots]
     finally:
         for (m, n, _), value in zip(slots, originals):
@@ -199,7 +199,9 @@ class Compiled:
             CompiledCall.apply(*tensors, entry=entry, index=j, values=values, out=out)
             for j in range(len(entry.outputs))
         ]
-        return results[0] if entry.single else entry.container(results)
+        if entry.container is None:  # entry.single
+            return results[0]
+        return entry.container(results)
 
     def graph(self, *args: Any, **kwargs: Any) -> Graph:
         """The optimised forward graph for these arguments (compiling if needed)."""
@@ -306,7 +308,7 @@ def optimise_and_plan(
     forward = run_passes(forward, passes, keep=saved)
     backwards = [
         None
-        if piece is None
+        if piece is None or grad_input is None  # both None together: no gradient for this output
         else plan_backward(keep_sources(piece[1], joint, [grad_input]), passes, real, grad_input, grads)
         for piece, (grad_input, grads) in zip(pieces, backward)
     ]

@@ -14,11 +14,12 @@ Every piece keeps the joint graph's node ids, so a value has the same id in all 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from .ir import Graph, Node, reachable
 
 
-def subgraph(graph: Graph, keep: set[int], outputs: Sequence[int], boundary: set[int] = frozenset()) -> Graph:
+def subgraph(graph: Graph, keep: set[int], outputs: Sequence[int], boundary: AbstractSet[int] = frozenset()) -> Graph:
     """The nodes in `keep` (in order); those in `boundary` become inputs named 'saved %id'."""
     result = Graph()
     for node in graph.nodes:

@@ -91,7 +91,10 @@ class CompiledTrainStep:
             raise ValueError(f"the loss must have one element, got shape {loss.shape}")
         ones = TensorData(np.ones(1, dtype=loss.dtype), loss.shape)
         backpropagate(loss, Tensor(ones, backend=symbolic))
-        updated = [p - self.lr * p.grad for p in params]
+        updated = []
+        for p in params:
+            assert p.grad is not None, "backpropagate gave every parameter a gradient"
+            updated.append(p - self.lr * p.grad)
         input_ids = [node_id(sx), node_id(sy)] + [node_id(p) for p in params]
         outputs = [node_id(loss)] + [node_id(t) for t in updated]
         random = symbolic.random_sources

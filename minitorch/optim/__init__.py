@@ -37,7 +37,8 @@ def _check_number(op: str, name: str, value: Any, low: float = 0.0) -> None:
     """A clear error unless `value` is a real number >= `low` (bools and strings are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{op}: argument '{name}' must be a number, got {value!r} ({type(value).__name__})")
-    if not value >= low:  # also catches nan
+    number: Any = value  # a Real: compare it as given (nan included)
+    if not number >= low:  # also catches nan
         raise ValueError(f"{op}: argument '{name}' must be >= {low}, got {value}")
 
 
@@ -63,7 +64,7 @@ class Optimizer:
         self.defaults: dict[str, Any] = defaults
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
-        given = list(params) if not isinstance(params, (Tensor, Parameter)) else [params]
+        given: list[Any] = list(params) if not isinstance(params, (Tensor, Parameter)) else [params]
         groups = given if given and all(isinstance(g, dict) for g in given) else [{"params": given}]
         for group in groups:
             self.add_param_group(group)
@@ -83,7 +84,11 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: expected Parameters or Tensors (model.parameters()), got {p!r}")
         seen = {id(p) for p in self.parameters}
-        unique = [p for p in params if id(p) not in seen and not seen.add(id(p))]
+        unique = []
+        for p in params:
+            if id(p) not in seen:
+                seen.add(id(p))
+                unique.append(p)
         settings = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
         self.check_settings(settings)
         self.param_groups.append({"params": unique, **settings})

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
+
+LrLambda = Callable[[int], float]  # epoch -> factor of the base lr
 
 
 class LRScheduler:
@@ -53,7 +55,8 @@ class LRScheduler:
 
 def _positive(op: str, name: str, value: Any, integer: bool = False) -> None:
     kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+    is_number = not isinstance(value, bool) and isinstance(value, kind)
+    if not is_number or not value > 0:
         raise ValueError(
             f"{op}: argument '{name}' must be a positive {'integer' if integer else 'number'}, got {value!r}"
         )
@@ -101,7 +104,7 @@ class LambdaLR(LRScheduler):
     def __init__(
         self,
         optimizer: Any,
-        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        lr_lambda: LrLambda | list[LrLambda] | tuple[LrLambda, ...],
         last_epoch: int = -1,
     ) -> None:
         groups = len(optimizer.param_groups) if hasattr(optimizer, "param_groups") else 0

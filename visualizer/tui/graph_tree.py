@@ -70,8 +70,8 @@ class GraphTree(Tree[Any]):
         for start in range(0, len(ids), size):
             part = ids[start : start + size]
             first, last = branch.offset + start, branch.offset + start + len(part) - 1
-            label = Text(f"nodes {first}–{last} ({len(part)})", style="italic")
-            branch.chunks.append(tree_node.add(label, Branch({}, part, branch.offset + start, is_chunk=True)))
+            chunk_label = Text(f"nodes {first}–{last} ({len(part)})", style="italic")
+            branch.chunks.append(tree_node.add(chunk_label, Branch({}, part, branch.offset + start, is_chunk=True)))
 
     def leaf_label(self, node_id: int) -> Text:
         node = self.model.nodes[node_id]
@@ -96,11 +96,13 @@ class GraphTree(Tree[Any]):
         for label in scopes:
             self.populate(tree_node)
             tree_node.expand()
+            assert isinstance(tree_node.data, Branch)  # a node's location runs through branches
             tree_node = tree_node.data.scopes[label]
         while True:
             self.populate(tree_node)
             tree_node.expand()
             branch = tree_node.data
+            assert isinstance(branch, Branch)
             if not branch.chunks:
                 return self.leaves.get(node_id)
             tree_node = branch.chunks[(position - branch.offset) // branch.chunk_size]
