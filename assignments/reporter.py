@@ -105,7 +105,7 @@ _kinds: dict[object, int] = {}  # code object -> 1 test code, 2 graded code, 0 o
 _raised: dict[object, str] = {}  # frame -> type of the exception passing through it
 
 
-def _kind(code) -> int:  # noqa: ANN001 - a code object
+def _kind(code) -> int:  # a code object
     kind = _kinds.get(code)
     if kind is None:
         name = code.co_filename
@@ -136,7 +136,7 @@ def _canon(value: object, depth: int = 0) -> object:
     if callable(numpy) and hasattr(value, "shape"):
         try:
             return {"object": type(value).__name__, "value": _canon(numpy(value), depth + 1)}
-        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
+        except Exception as error:  # the student's code may raise anything
             return {"object": type(value).__name__, "error": type(error).__name__}
     data = getattr(value, "data", None)
     if isinstance(data, int | float) and not isinstance(data, bool):
@@ -144,7 +144,7 @@ def _canon(value: object, depth: int = 0) -> object:
     return "<" + type(value).__name__ + ">"
 
 
-def _local_trace(frame, event: str, arg: object):  # noqa: ANN001, ANN202 - sys.settrace's protocol
+def _local_trace(frame, event: str, arg: object):  # sys.settrace's protocol
     if event == "exception":
         _raised[frame] = arg[0].__name__  # type: ignore[index]
     elif event == "return":
@@ -155,7 +155,7 @@ def _local_trace(frame, event: str, arg: object):  # noqa: ANN001, ANN202 - sys.
     return _local_trace
 
 
-def _global_trace(frame, event: str, arg: object):  # noqa: ANN001, ANN202
+def _global_trace(frame, event: str, arg: object):
     """Trace a call of graded code made by test code; ignore every other call."""
     if _kind(frame.f_code) != 2:
         return None
@@ -177,7 +177,7 @@ def _seed() -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):  # noqa: ANN201
+def pytest_runtest_call(item: pytest.Item):
     """Record the values of the test's call phase (not of fixtures)."""
     _seed()
     _values.clear()

@@ -45,15 +45,15 @@ def sqrt(input: Tensor) -> Tensor:
     return input.sqrt()
 
 
-def abs(input: Tensor) -> Tensor:  # noqa: A001 (torch.abs)
+def abs(input: Tensor) -> Tensor:  # (torch.abs)
     return input.abs()
 
 
-def pow(input: Tensor, exponent: Tensor | float) -> Tensor:  # noqa: A001 (torch.pow)
+def pow(input: Tensor, exponent: Tensor | float) -> Tensor:  # (torch.pow)
     return input.pow(exponent)
 
 
-def sum(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001 (torch.sum)
+def sum(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # (torch.sum)
     return input.sum(dim, keepdim)
 
 
@@ -61,8 +61,8 @@ def mean(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor
     return input.mean(dim, keepdim)
 
 
-def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001 (torch.max)
-    """The largest values along `dim` (PyTorch also returns the indices with a dim: use `argmax`)."""
+def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # (torch.max)
+    """The largest value (no `dim`), or `(values, indices)` along `dim`, as `torch.max` gives."""
     return input.max(dim, keepdim)
 
 
@@ -207,7 +207,7 @@ class Clamp(Function):
         return _host_tensor(np.where(inside, grad_output.numpy(), 0.0), grad_output)
 
 
-def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
     """Clip every value into [min, max] (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' and 'max' must be given")

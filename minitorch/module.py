@@ -193,7 +193,7 @@ class Module:
             value = parameter.value
             if isinstance(value, Tensor):
                 new = tensor(value.numpy(), backend=backend or value.backend, dtype=dtype or value.dtype)
-                parameter.update(new)
+                value._tensor, value.backend, value.grad = new._tensor, new.backend, None  # same object, new storage
         return self
 
     def float(self) -> Module:

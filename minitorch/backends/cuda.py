@@ -493,7 +493,7 @@ def _geometry(shape: Index, *pairs: tuple[int, int]) -> np.ndarray:
     return np.array([*shape, *(v for pair in pairs for v in pair)], dtype=np.int64)
 
 
-def cuda_unfold(out: Storage, a: Storage, a_shape: Index, kernel, stride, padding, dilation, out_size, fill) -> None:  # noqa: ANN001
+def cuda_unfold(out: Storage, a: Storage, a_shape: Index, kernel, stride, padding, dilation, out_size, fill) -> None:
     """Called like `simple.tensor_unfold`: host arrays in, `out` filled."""
     if out.size == 0:
         return
@@ -504,7 +504,7 @@ def cuda_unfold(out: Storage, a: Storage, a_shape: Index, kernel, stride, paddin
     copy_to_host(out_gpu, out)
 
 
-def cuda_fold(out: Storage, out_shape: Index, cols: Storage, kernel, stride, padding, dilation, cols_size) -> None:  # noqa: ANN001
+def cuda_fold(out: Storage, out_shape: Index, cols: Storage, kernel, stride, padding, dilation, cols_size) -> None:
     """Called like `simple.tensor_fold`."""
     if out.size == 0:
         return

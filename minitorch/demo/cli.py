@@ -426,7 +426,8 @@ def run_cnn_demo(args: argparse.Namespace, console: Console) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    console = Console()
+    # Piped or captured output gets 120 columns (rich's default 80 would cut the kernel table's names).
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     if not args.scalar and (problem := backend_problem(args.backend)):
         print(f"error: {problem}", file=sys.stderr)
         return 2

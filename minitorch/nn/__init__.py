@@ -396,4 +396,4 @@ __all__ = [
     "tanh",
 ]
 
-from . import functional, utils  # noqa: E402, F401  (after the definitions it re-exports: `minitorch.nn.functional`)
+from . import functional, utils  # noqa: E402, F401 (after the definitions it re-exports: `minitorch.nn.functional`)

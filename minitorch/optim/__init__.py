@@ -82,7 +82,9 @@ class Optimizer:
         params = list(given)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: expected Parameters or Tensors (model.parameters()), got {p!r}")
+                raise TypeError(
+                    f"{name}: expected Parameters holding Tensors (model.parameters()) or Tensors, got {p!r}"
+                )
         seen = {id(p) for p in self.parameters}
         unique = []
         for p in params:
@@ -354,6 +356,6 @@ class RMSprop(Optimizer):
         return value - group["lr"] * direction
 
 
-from . import lr_scheduler  # noqa: E402, F401  (minitorch.optim.lr_scheduler)
+from . import lr_scheduler  # noqa: E402, F401 (minitorch.optim.lr_scheduler)
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -89,7 +89,7 @@ class ExponentialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """$\\eta_t = \\eta_{min} + \\frac{1}{2}(\\eta_0 - \\eta_{min})(1 + \\cos(\\pi t / T_{max}))$."""
 
-    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:  # noqa: N803
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         _positive("CosineAnnealingLR", "T_max", T_max, integer=True)
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
