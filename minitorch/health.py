@@ -185,3 +185,34 @@ def dead_relu_after(forward: list[ForwardEvent], param: int) -> float | None:
     if not columns:
         return None
     return sum(z for z, _ in columns) / sum(n for _, n in columns)
+
+
+class LiveHealth:
+    """Gradient health of a model read straight from its parameters, once per epoch: the rows a
+    training loop shows live (the demo), without a recording. The update ratio is the epoch's
+    mean per step: $\\|w_{now} - w_{epoch\\ start}\\| / (\\|w\\| \\cdot steps)$; dead ReLUs need a
+    recording (`Recording.gradient_health`), so they show as —."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.start = self._weights()
+        self.epoch = 0
+        self.health = GradientHealth([])
+
+    def _weights(self) -> dict[str, Any]:
+        return {name: p.numpy().copy() for name, p in self.model.named_parameters()}
+
+    def update(self, epoch: int, steps: int) -> GradientHealth:
+        """The rows for the epoch that just ended (`steps` optimizer steps long)."""
+        import numpy as np
+
+        now = self._weights()
+        rows = []
+        for name, p in self.model.named_parameters():
+            grad = None if p.grad is None else float(np.linalg.norm(p.grad.numpy()))
+            weight = float(np.linalg.norm(now[name]))
+            moved = float(np.linalg.norm(now[name] - self.start[name])) / max(steps, 1)
+            ratio = moved / weight if weight > 0 else None
+            rows.append(HealthRow(epoch, name, grad, weight, ratio, None, flags_for(grad, ratio, None)))
+        self.start, self.health = now, GradientHealth(rows)
+        return self.health

@@ -137,3 +137,30 @@ def test_output_into_a_closed_pipe_ends_quietly(command: tuple[str, ...]) -> Non
     # rich's Console ends a program whose reader left with exit code 1 (Console.on_broken_pipe);
     # plain print() output ends with 0 (a shell reports `| head` by head's status anyway).
     assert code in (0, 1)
+
+
+def test_live_gradient_health_rows_are_the_parameters_numbers() -> None:
+    from minitorch import nn, optim
+    from minitorch.health import LiveHealth
+
+    model = nn.MLP([2, 4, 2], seed=0, backend="simple")
+    health = LiveHealth(model)
+    before = {name: p.numpy().copy() for name, p in model.named_parameters()}
+    x, y = minitorch.tensor([[0.5, -1.0], [1.0, 2.0]], backend="simple"), minitorch.tensor([0.0, 1.0], backend="simple")
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    nn.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    rows = {row.name: row for row in health.update(epoch=1, steps=1).rows}
+    assert set(rows) == {"layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"}
+    for name, p in model.named_parameters():
+        assert rows[name].grad_norm == pytest.approx(np.linalg.norm(p.grad.numpy()))
+        moved = np.linalg.norm(p.numpy() - before[name]) / np.linalg.norm(p.numpy())
+        assert rows[name].update_ratio == pytest.approx(moved)
+
+
+def test_demo_shows_gradient_health_live(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from minitorch import demo
+
+    assert demo.main(["--dataset", "xor", "--epochs", "2", "--backend", "simple", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Gradient health" in out and "layers.0.weight" in out and "update/weight" in out

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -27,6 +28,7 @@ from ..autodiff import no_grad
 from ..backends import get_backend
 from ..datasets import DATASETS
 from ..events import Recording, record
+from ..health import LiveHealth
 from ..nn import MLP
 from ..profiler import profile
 from ..tensor import Tensor, tensor
@@ -183,11 +185,26 @@ def run_tensor_demo(args: argparse.Namespace, console: Console) -> DemoResult:
     return DemoResult(history, train_accuracy, test_accuracy, recording)
 
 
+class LiveView:
+    """The progress bar with the latest gradient-health table under it (rich renders it live)."""
+
+    def __init__(self, progress: Progress, health: LiveHealth) -> None:
+        self.progress, self.health = progress, health
+
+    def __rich__(self) -> Group:
+        rows = self.health.health
+        return Group(self.progress, rows.table()) if len(rows) else Group(self.progress)
+
+
 def train_with_progress(
     model: MLP, loader: data.DataLoader, classes: int, args: argparse.Namespace, console: Console
 ) -> tuple[list[EpochStats], CompiledAdamStep | None]:
-    """Train in the chosen mode under a progress bar; (history, the compiled step or None)."""
-    with progress_bar(console) as progress:
+    """Train in the chosen mode under a progress bar and a live gradient-health table (one row
+    per parameter, updated each epoch); (history, the compiled step or None)."""
+    progress, health = progress_bar(console), LiveHealth(model)
+    steps = max(1, len(loader))
+    view = LiveView(progress, health)
+    with Live(view, console=console, refresh_per_second=8):
         task = progress.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0, per_epoch="-")
 
         def on_epoch(stats: EpochStats) -> None:
@@ -198,11 +215,17 @@ def train_with_progress(
                 accuracy=stats.accuracy,
                 per_epoch=f"{stats.seconds * 1e3:.0f} ms",
             )
+            health.update(stats.epoch, steps)
 
+        result: tuple[list[EpochStats], CompiledAdamStep | None]
         if args.mode == "graph":
-            return train_compiled(model, loader, classes, args, on_epoch, console)
-        optimizer = optim.Adam(model.parameters(), lr=args.lr)
-        return train(model, loader, nn.cross_entropy, optimizer, args.epochs, on_epoch=on_epoch), None
+            result = train_compiled(model, loader, classes, args, on_epoch, console)
+        else:
+            optimizer = optim.Adam(model.parameters(), lr=args.lr)
+            result = train(model, loader, nn.cross_entropy, optimizer, args.epochs, on_epoch=on_epoch), None
+    if not console.is_terminal:
+        console.line()  # a live display written to a file or pipe ends without a newline
+    return result
 
 
 def one_hot_loss(logits: Tensor, targets: Tensor) -> Tensor:
