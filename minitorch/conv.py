@@ -175,7 +175,7 @@ def _conv(
     name = f"conv{dims}d"
     _check_input(x, dims, name)
     if groups != 1:
-        raise NotImplementedError(f"{name}: groups={groups}; only groups=1 is implemented")
+        raise ValueError(f"{name}: groups={groups}; minitorch implements groups=1 only")
     if weight.dims != dims + 2 or weight.shape[1] != x.shape[1]:
         raise ShapeError(
             f"{name}: weight of shape {weight.shape} does not fit input {x.shape} (needs (O, {x.shape[1]}, *kernel))"

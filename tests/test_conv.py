@@ -156,7 +156,7 @@ def test_conv_known_numbers_and_errors() -> None:
     np.testing.assert_array_equal(out.numpy()[0, 0], [[8, 12], [20, 24]])
     with pytest.raises(minitorch.ShapeError, match="weight"):
         conv.conv2d(x, t(np.ones((1, 2, 2, 2)), grad=False))
-    with pytest.raises(NotImplementedError, match="groups"):
+    with pytest.raises(ValueError, match="groups=2; minitorch implements groups=1 only"):
         conv.conv2d(x, t(np.ones((1, 1, 2, 2)), grad=False), groups=2)
 
 
