@@ -100,7 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--hidden-tests", type=Path, default=None, metavar="DIR", help="the instructor's hidden tests")
     bundle.set_defaults(command=_gradescope)
 
-    check = commands.add_parser("course-check", help="leave each task out in turn: exactly that task must fail")
+    check = commands.add_parser(
+        "course-check",
+        help="probe which code each test runs; leave each task out in turn (exactly that task must fail); "
+        "the student and do-nothing versions must score 0",
+    )
     check.add_argument("--task", action="append", dest="tasks", metavar="ID", help="check only this task")
     check.add_argument("--max-examples", type=int, default=5, metavar="N", help="Hypothesis examples per test")
     check.set_defaults(command=_course_check)
@@ -164,7 +168,7 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 
 def _course_check(args: argparse.Namespace) -> int:
-    from .course_check import course_check
+    from .course_check import course_check, zero_scores
 
     results = course_check(tasks=args.tasks, max_examples=args.max_examples)
     failed = [result.task_id for result in results if not result.ok]
@@ -172,7 +176,10 @@ def _course_check(args: argparse.Namespace) -> int:
         f"{len(results) - len(failed)}/{len(results)} tasks independent"
         + (f"; not: {', '.join(failed)}" if failed else "")
     )
-    return 1 if failed else 0
+    scores = zero_scores(max_examples=args.max_examples) if args.tasks is None else {}
+    for name, score in scores.items():
+        print(f"the {name} scores {score:g} (must be 0)")
+    return 1 if failed or any(scores.values()) else 0
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 
 1. Collect the reference's tests (in a child process, on the reference's own code) and group
    them by task marker. A task without tests is a grader error, never a pass.
-2. Run them on the reference's code in a reference child: the *values* each test got from the
-   graded code (reporter.py).
-3. Build the student's workspace: the student's code directories (tasks.toml's `code_dirs`; a
+2. Build the student's workspace: the student's code directories (tasks.toml's `code_dirs`; a
    file the submission lacks becomes the reference's file with its regions stubbed; symlinks
-   are refused) plus the reference's tests, pytest config and task list. Run the same tests
-   there, with the same seeds, in a sandboxed child (sandbox.py).
+   are refused) plus the reference's tests, pytest config and task list. Run the tests there
+   in a sandboxed child (sandbox.py): the *values* each test got from the graded code
+   (reporter.py), with the tests' random numbers seeded before each test.
+3. Run the tests the student passed on the reference's code in a reference child, with the
+   same seeds (cached per test: one reference serves many gradings).
 4. Decide here, in the grader's process, which never imports the student's code: a test
    passes only if it passed in both children *and* the student's values agree with the
    reference's (values.py). Each test is worth points / tests of its task.
@@ -59,6 +60,7 @@ def grade(
     limits: Limits | None = None,
     max_examples: int = 0,
     extra_tests: Path | None = None,
+    only_tests: Iterable[str] | None = None,
 ) -> GradeReport:
     """Grade `student_dir` with the tests of `reference_dir`; optionally write results.json.
 
@@ -74,7 +76,9 @@ def grade(
     settings = Settings(timeout_test, timeout_task, timeout_collect, shrink, fail_fast, python, seed, max_examples)
     start = time.monotonic()
     try:
-        _grade(report, None if tasks is None else list(tasks), settings, limits or Limits(), extra_tests)
+        task_ids = None if tasks is None else list(tasks)
+        only = None if only_tests is None else set(only_tests)
+        _grade(report, task_ids, settings, limits or Limits(), extra_tests, only)
     except (GraderError, TaskListError, OSError) as error:
         report.errors.append(str(error))
     except Exception:  # a grader bug: keep its traceback for whoever fixes it
@@ -92,12 +96,18 @@ SELF_CHECK_NOTE = (
 # The reference's tests and values, by (its content, tests, settings): the leave-one-out check
 # (and a test suite) grades many trees against one reference in one process.
 _COLLECTED: dict[tuple, Collection] = {}
-_EXPECTED: dict[tuple, dict[str, Outcome]] = {}
+_EXPECTED: dict[tuple, dict[str, Outcome]] = {}  # (reference, settings) -> node id -> outcome
 
 
 def _grade(
-    report: GradeReport, task_ids: list[str] | None, settings: Settings, limits: Limits, extra: Path | None
+    report: GradeReport,
+    task_ids: list[str] | None,
+    settings: Settings,
+    limits: Limits,
+    extra: Path | None,
+    only: set[str] | None,
 ) -> None:
+    """Longer than 40 lines because it is the grading's one sequence of steps, in order."""
     task_list = load_task_list(report.reference_dir)
     selected = task_list.tasks if task_ids is None else tuple(task_list.get(i) for i in task_ids)
     report.tasks = [TaskResult(task) for task in selected]
@@ -148,14 +158,12 @@ def _grade(
             for nodeid in tests[task.id]:
                 tasks_of.setdefault(nodeid, []).append(task.id)
 
-        # 2. The reference's values. 3. The student's, in the sandbox. 4. Compare them.
+        # 2. The student's values, in the sandbox. 3. The reference's, for the tests the student
+        # passed (a failing test needs no comparison). 4. Compare them.
         protected = task_list.reference_paths
-        order = list(tasks_of)
-        key = (content, tuple(order), settings)
+        order = [n for n in tasks_of if only is None or n in only]
         if report.self_check:  # no reference to compare with: the tests' own verdicts
             report.notes.append(SELF_CHECK_NOTE)
-        elif key not in _EXPECTED:
-            _EXPECTED[key] = TestRun(reference, plugin_dir, order, tasks_of, packages, settings, protected).run()
         workspace = build_workspace(student_dir, reference_dir, task_list, root / "student", extra)
         sandbox.own(workspace, recursive=False)  # the reference's tests stay root's, read-only
         for name in task_list.code_dirs:
@@ -167,11 +175,15 @@ def _grade(
         if report.self_check:
             decided = got
         else:
-            decided = {nodeid: decide(_EXPECTED[key][nodeid], got[nodeid]) for nodeid in tasks_of}
+            expected = _EXPECTED.setdefault((content, settings), {})
+            wanted = [n for n in order if got[n].passed and n not in expected]
+            if wanted:
+                expected.update(TestRun(reference, plugin_dir, wanted, tasks_of, packages, settings, protected).run())
+            decided = {n: decide(expected[n], got[n]) if got[n].passed else got[n] for n in order}
         report.errors += sorted({o.message for o in decided.values() if o.message.startswith("grader problem")})
         for result in report.tasks:
             if result.error is None:
-                result.outcomes = [decided[n] for n in tests[result.task.id]]
+                result.outcomes = [decided[n] for n in tests[result.task.id] if n in decided]
 
 
 def decide(expected: Outcome, got: Outcome) -> Outcome:

@@ -167,13 +167,27 @@ def _global_trace(frame, event: str, arg: object):
 
 
 def _seed() -> None:
-    """The same random numbers in the student's and the reference's process."""
+    """The same random numbers in the student's and the reference's process, whichever tests
+    ran before: Python's, numpy's legacy generator and minitorch's global generator."""
     import random
 
     random.seed(_SEED)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed(_SEED)
+    manual_seed = getattr(sys.modules.get("minitorch"), "manual_seed", None)
+    if callable(manual_seed):
+        manual_seed(_SEED)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Seed before the fixtures too; fail_fast: skip a test whose tasks have all failed already."""
+    _seed()
+    tasks = _plan["tasks"].get(item.nodeid, [])
+    if _plan["fail_fast"] and tasks and _failed_tasks.issuperset(tasks):
+        _current["problem"] = f"not run: task {', '.join(tasks)} already failed (fail-fast)"
+        pytest.skip("fail-fast")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -182,12 +196,27 @@ def pytest_runtest_call(item: pytest.Item):
     _seed()
     _values.clear()
     _raised.clear()
+    restore = _cap_examples(item)
     if _CODE_DIRS and _TEST_DIRS:
         sys.settrace(_global_trace)
     try:
         yield
     finally:
         sys.settrace(None)
+        restore()
+
+
+def _cap_examples(item: pytest.Item):
+    """MAX_EXAMPLES caps a Hypothesis test's examples even where its own @settings ask for more
+    (the profile only sets the default). Returns the function that undoes it."""
+    test = getattr(item, "obj", None)
+    original = getattr(test, "_hypothesis_internal_use_settings", None)  # Hypothesis reads it per call
+    if not _MAX_EXAMPLES or original is None or original.max_examples <= _MAX_EXAMPLES:
+        return lambda: None
+    import hypothesis
+
+    test._hypothesis_internal_use_settings = hypothesis.settings(original, max_examples=_MAX_EXAMPLES)  # type: ignore[union-attr]
+    return lambda: setattr(test, "_hypothesis_internal_use_settings", original)
 
 
 def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -248,15 +277,6 @@ def pytest_runtest_logstart(nodeid: str) -> None:
     _values.clear()
     _current.update(nodeid=nodeid, start=time.monotonic(), call_passed=False, problem=None)
     _send("start", nodeid=nodeid)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """fail_fast: skip a test whose tasks have all failed already (before its fixtures)."""
-    tasks = _plan["tasks"].get(item.nodeid, [])
-    if _plan["fail_fast"] and tasks and _failed_tasks.issuperset(tasks):
-        _current["problem"] = f"not run: task {', '.join(tasks)} already failed (fail-fast)"
-        pytest.skip("fail-fast")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from .tasklist import TaskList, TaskListError, load_task_list, task_id_from_marker
 
@@ -72,13 +73,26 @@ class StudentBuild:
     tasks_without_regions: list[str] = field(default_factory=list)
 
 
+# What `stub_regions` puts in a region: the student's stub; a do-nothing body (the course check
+# shows such a version scores 0); or the reference's code after a probe call that tells the
+# course check which tests run which task's code (course_check.py).
+StubMode = Literal["stub", "nothing", "probe"]
+PROBE = "__minitorch_probe__"  # a builtin only in the course check's probe run
+
+
 def stub_regions(
-    source: str, titles: Mapping[str, str], filename: str = "<source>", only: Collection[str] | None = None
+    source: str,
+    titles: Mapping[str, str],
+    filename: str = "<source>",
+    only: Collection[str] | None = None,
+    mode: StubMode = "stub",
 ) -> tuple[str, list[Region]]:
     """Replace the body of every marked region in `source` by a `raise NotImplementedError`.
 
     `titles` maps task id -> title (the known tasks); `only`, if given, limits stubbing to
-    these tasks (the other regions keep their code). Returns the new source and its regions.
+    these tasks (the other regions keep their code); `mode` (see StubMode) "nothing" writes
+    `pass` instead of the raise, "probe" keeps the code after a `__minitorch_probe__(task id)`
+    line. Returns the new source and its regions.
     Raises StudentVersionError, naming `filename` and the line, for a malformed, nested,
     unbalanced or unknown marker, or when the result is not valid Python.
     """
@@ -102,10 +116,8 @@ def stub_regions(
                     f"{open_at[0]}; regions cannot nest"
                 )
             kept = only is not None and task_id not in only
-            open_at = (lineno, marker, indent, kept)
-            newline = line[len(line.rstrip("\r\n")) :] or "\n"
-            message = json.dumps(f"Task {task_id}: {titles[task_id]}", ensure_ascii=False)
-            out += [line] if kept else [line, f"{indent}raise NotImplementedError({message}){newline}"]
+            open_at = (lineno, marker, indent, kept or mode == "probe")
+            out += [line] if kept else [line, _region_start(task_id, titles[task_id], indent, line, mode)]
         else:
             if open_at is None:
                 raise StudentVersionError(f"{where}: END {marker} without a BEGIN before it")
@@ -126,6 +138,17 @@ def stub_regions(
     if regions:
         _check_compiles(stubbed, filename)
     return stubbed, regions
+
+
+def _region_start(task_id: str, title: str, indent: str, marker_line: str, mode: StubMode) -> str:
+    """The line written after a BEGIN marker (see StubMode)."""
+    newline = marker_line[len(marker_line.rstrip("\r\n")) :] or "\n"
+    if mode == "probe":
+        return f"{indent}{PROBE}({json.dumps(task_id)}){newline}"
+    if mode == "nothing":
+        return f"{indent}pass{newline}"
+    message = json.dumps(f"Task {task_id}: {title}", ensure_ascii=False)
+    return f"{indent}raise NotImplementedError({message}){newline}"
 
 
 def _parse_marker(line: str, where: str) -> tuple[str, str, str]:
@@ -176,13 +199,18 @@ def _walk(repo: Path) -> list[Path]:
 
 
 def build_student_version(
-    repo: Path, out: Path, only: Collection[str] | None = None, modules: Collection[int] | None = None
+    repo: Path,
+    out: Path,
+    only: Collection[str] | None = None,
+    modules: Collection[int] | None = None,
+    mode: StubMode = "stub",
 ) -> StudentBuild:
     """Write the student version of `repo` into `out` (absent or empty); see the module doc.
 
     `only`: stub only these tasks' regions (the leave-one-out check stubs one task at a time).
     `modules`: the modules released so far; the README lists their tasks, and the stubs of
     later modules say they come later. Every region is stubbed either way (no solution ships).
+    `mode`: what goes in the regions (see StubMode; the course check uses the others).
     Every file is stubbed in memory first, so a marker error leaves `out` untouched.
     """
     repo, out = Path(repo).resolve(), Path(out).resolve()
@@ -199,7 +227,7 @@ def build_student_version(
         later = {t.id: t for t in task_list.tasks if int(t.id.split(".")[0]) not in modules}
         renamed = [replace(t, title=f"{t.title} (released with module {t.id.split('.')[0]})") for t in later.values()]
         task_list = replace(task_list, tasks=tuple(t if t.id not in later else renamed.pop(0) for t in task_list.tasks))
-    stubs, regions = _stub_code_files(repo, files, task_list, only)
+    stubs, regions = _stub_code_files(repo, files, task_list, only, mode)
 
     build = StudentBuild(out, regions=regions)
     for rel in files:
@@ -213,13 +241,13 @@ def build_student_version(
             shutil.copy2(repo / rel, target)
         build.files.append(target)
     build.tasks_without_regions = [t for t in task_list.ids if not regions[t]]
-    if only is None:
+    if only is None and mode == "stub":
         (out / "README.md").write_text(student_readme(task_list, modules), encoding="utf-8")
     return build
 
 
 def _stub_code_files(
-    repo: Path, files: list[Path], task_list: TaskList, only: Collection[str] | None = None
+    repo: Path, files: list[Path], task_list: TaskList, only: Collection[str] | None = None, mode: StubMode = "stub"
 ) -> tuple[dict[Path, str], Counter[str]]:
     """Stubbed source of every code file that has regions, and the region count per task."""
     titles = {task.id: task.title for task in task_list.tasks}
@@ -229,7 +257,7 @@ def _stub_code_files(
         if rel.suffix != ".py" or not any(rel.is_relative_to(d) for d in task_list.code_dirs):
             continue
         source = (repo / rel).read_text(encoding="utf-8")
-        stubbed, found = stub_regions(source, titles, filename=str(rel), only=only)
+        stubbed, found = stub_regions(source, titles, filename=str(rel), only=only, mode=mode)
         if found:
             stubs[rel] = stubbed
             regions.update(region.task_id for region in found)

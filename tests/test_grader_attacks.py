@@ -208,3 +208,33 @@ def test_same_submission_same_score(reference: Path, tmp_path: Path) -> None:
     assert [o.passed for o in first.task("0.1").outcomes] == [o.passed for o in second.task("0.1").outcomes]
     assert first.score == second.score
     assert "seed 0" in first.summary()
+
+
+@AS_ROOT
+def test_a_killed_grading_gives_the_reference_back(tmp_path: Path) -> None:
+    """`protect` journals the modes it changes: a grading killed by SIGKILL (no `finally` runs)
+    is undone when the next grading starts."""
+    import signal
+    import subprocess
+    import sys
+
+    from assignments.sandbox import protect, restore_interrupted
+
+    entry = tmp_path / "reference-entry"
+    entry.mkdir(mode=0o755)
+    os.chmod(entry, 0o755)
+    script = (
+        "import os, sys, time\nfrom pathlib import Path\nfrom assignments.sandbox import protect\n"
+        f"with protect([Path({str(entry)!r})]):\n    print('in', flush=True)\n    time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "in"
+    assert entry.stat().st_mode & 0o777 == 0o700  # root-only while grading runs
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert entry.stat().st_mode & 0o777 == 0o700  # the killed grading could not restore it
+    assert str(entry) in restore_interrupted()
+    assert entry.stat().st_mode & 0o777 == 0o755
+    with protect([entry]):  # a journal of another grading is gone; a new one works as before
+        assert entry.stat().st_mode & 0o777 == 0o700
+    assert entry.stat().st_mode & 0o777 == 0o755 and restore_interrupted() == []

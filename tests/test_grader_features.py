@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assignments import build_student_version, load_task_list, stub_regions
-from assignments.course_check import leave_one_out
+from assignments.course_check import leave_one_out, probe, zero_scores
 from assignments.report import GradeReport, TaskResult, results_json
 from assignments.runner import Outcome
 from assignments.values import difference, same
@@ -48,6 +48,31 @@ def test_leave_one_out_finds_a_dependent_task(reference: Path) -> None:
     ops.write_text(ops.read_text().replace("return a * b", "return sum(add(0, a) for _ in range(b))"))
     result = leave_one_out("0.1", reference, timeout_test=20)
     assert not result.ok and "0.2" in result.broken
+
+
+def test_probe_maps_each_test_to_the_task_code_it_runs(reference: Path) -> None:
+    ops = reference / "toypkg" / "ops.py"
+    ops.write_text(ops.read_text().replace("return a * b", "return sum(add(0, a) for _ in range(b))"))
+    tests = reference / "tests" / "test_ops.py"
+    tests.write_text(tests.read_text() + "\n\n@pytest.mark.task0_1\ndef test_runs_nothing():\n    assert 1 + 1 == 2\n")
+    test_map = probe(reference)
+    assert not test_map.failed
+    node = "tests/test_ops.py::"
+    assert test_map.own[node + "test_add"] == {"0.1"} and test_map.ran[node + "test_add"] == {"0.1"}
+    assert test_map.ran[node + "test_mul"] == {"0.1", "0.2"}  # mul calls add
+    assert test_map.running("0.1") == [node + "test_mul"]  # mul(a, 0) adds nothing: never calls add
+    assert test_map.free("0.1") == [node + "test_runs_nothing"] and test_map.free("0.2") == []
+    result = leave_one_out("0.1", reference, test_map=test_map, timeout_test=20)
+    assert result.broken == {"0.2": [node + "test_mul"]} and result.free == [node + "test_runs_nothing"]
+    assert not result.still_passes and "never run its code" in result.describe()
+    assert leave_one_out("0.2", reference, test_map=test_map, timeout_test=20).ok
+
+
+def test_student_and_do_nothing_versions_score_zero(reference: Path) -> None:
+    """A test that only calls the code passes on a do-nothing body; its values still differ."""
+    tests = reference / "tests" / "test_ops.py"
+    tests.write_text(tests.read_text() + "\n\n@pytest.mark.task0_2\ndef test_mul_runs():\n    mul(2, 3)\n")
+    assert zero_scores(reference, timeout_test=20) == {"student version": 0, "do-nothing version": 0}
 
 
 def test_hidden_tests_count(reference: Path, tmp_path: Path) -> None:
