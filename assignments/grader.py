@@ -35,7 +35,7 @@ from .rules import Shortcuts, shortcut_violations
 from .runner import Collection, Outcome, Settings, TestRun, collect, fingerprint
 from .sandbox import Limits, make_sandbox, protect, python_folders, reference_copies
 from .student import stub_regions
-from .tasklist import REPO_ROOT, Task, TaskList, TaskListError, load_task_list
+from .tasklist import REPO_ROOT, VISIBILITIES, Task, TaskList, TaskListError, load_task_list
 from .values import difference
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
@@ -184,6 +184,7 @@ def _grade(
         for result in report.tasks:
             if result.error is None:
                 result.outcomes = [decided[n] for n in tests[result.task.id] if n in decided]
+                result.visibility = test_visibility(collection, [o.nodeid for o in result.outcomes], report.errors)
 
 
 def decide(expected: Outcome, got: Outcome) -> Outcome:
@@ -196,6 +197,22 @@ def decide(expected: Outcome, got: Outcome) -> Outcome:
     if why is not None:
         return Outcome(got.nodeid, False, f"wrong values: {why}", got.duration)
     return got
+
+
+EXTRA_TESTS_VISIBILITY = "hidden"  # the instructor's --extra-tests, unless a test says otherwise
+
+
+def test_visibility(collection: Collection, nodeids: Iterable[str], errors: list[str]) -> dict[str, str]:
+    """Node id -> Gradescope visibility, for the tests that do not take their task's: those
+    with a `@pytest.mark.visibility(...)` marker, and the instructor's extra tests."""
+    found = {}
+    for nodeid in nodeids:
+        level = collection.visibility.get(nodeid, EXTRA_TESTS_VISIBILITY if nodeid.startswith("tests/extra/") else "")
+        if level and level not in VISIBILITIES:
+            errors.append(f"{nodeid}: visibility must be one of {', '.join(VISIBILITIES)}, not {level!r}")
+        elif level:
+            found[nodeid] = level
+    return found
 
 
 def symlinks(student: Path, task_list: TaskList) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +26,20 @@ class TaskResult:
     task: Task
     outcomes: list[Outcome] = field(default_factory=list)
     error: str | None = None
+    visibility: dict[str, str] = field(default_factory=dict)  # node id -> its own, if not the task's
+
+    def groups(self) -> list[tuple[str, TaskResult]]:
+        """(visibility, the part of this result with it): the task's own first, then one part
+        per other visibility its tests ask for. Each part scores its tests' share of the points."""
+        levels = [self.task.visibility] + sorted(set(self.visibility.values()) - {self.task.visibility})
+        if len(levels) == 1:
+            return [(self.task.visibility, self)]
+        parts = []
+        for level in levels:
+            outcomes = [o for o in self.outcomes if self.visibility.get(o.nodeid, self.task.visibility) == level]
+            share = replace(self.task, points=self.task.points * len(outcomes) / self.total)
+            parts.append((level, TaskResult(share, outcomes, self.error)))
+        return parts
 
     @property
     def passed(self) -> int:
@@ -117,15 +131,17 @@ class GradeReport:
             "visibility": "visible",
             "tests": [
                 {
-                    "name": f"Task {result.task.id}: {result.task.title}",
-                    "number": result.task.id,
-                    "score": round(result.score, 4),
-                    "max_score": result.task.points,
-                    "status": "passed" if result.status == "passed" else "failed",
-                    "output": result.output(),
-                    "visibility": result.task.visibility,
+                    "name": f"Task {part.task.id}: {part.task.title}"
+                    + ("" if level == result.task.visibility else f" ({level.replace('_', ' ')} tests)"),
+                    "number": part.task.id,
+                    "score": round(part.score, 4),
+                    "max_score": round(part.task.points, 4),
+                    "status": "passed" if part.status == "passed" else "failed",
+                    "output": part.output(),
+                    "visibility": level,
                 }
                 for result in self.tasks
+                for level, part in result.groups()
             ],
         }
 

@@ -255,7 +255,11 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _MODE == "collect":
         for item in items:
-            _send("item", nodeid=item.nodeid, markers=sorted({m.name for m in item.iter_markers()}))
+            marker = item.get_closest_marker("visibility")  # @pytest.mark.visibility("hidden")
+            visibility = str(marker.args[0]) if marker is not None and marker.args else ""
+            _send(
+                "item", nodeid=item.nodeid, markers=sorted({m.name for m in item.iter_markers()}), visibility=visibility
+            )
         _send_origins()
         _send("collection_done", selected=[])
         return

@@ -48,6 +48,7 @@ class Collection:
 
     markers: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    visibility: dict[str, str] = field(default_factory=dict)  # node id -> its own visibility marker
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def _collect(child: Child, settings: Settings) -> Collection:
                     collection.errors.append(f"{record['nodeid']}: {record['message']}")
                 elif event == "item":
                     collection.markers[record["nodeid"]] = list(record["markers"])
+                    if record.get("visibility"):
+                        collection.visibility[record["nodeid"]] = str(record["visibility"])
                 elif event == "collection_done":
                     return collection
     finally:

@@ -90,6 +90,37 @@ def test_hidden_tests_count(reference: Path, tmp_path: Path) -> None:
     assert any("test_add_floats" in o.nodeid and not o.passed for o in result.outcomes)
 
 
+def test_visibility_per_test(reference: Path, tmp_path: Path) -> None:
+    """A test marked @pytest.mark.visibility(...) and the instructor's extra tests (hidden by
+    default) report apart from their task, each with its share of the points."""
+    pyproject = reference / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"task0_3: nothing"', '"task0_3: nothing", "visibility: v"'))
+    tests = reference / "tests" / "test_ops.py"
+    tests.write_text(
+        tests.read_text().replace(
+            "@pytest.mark.task0_2\ndef test_mul",
+            '@pytest.mark.task0_2\n@pytest.mark.visibility("after_due_date")\ndef test_mul',
+        )
+    )
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "test_hidden.py").write_text(
+        "import pytest\nfrom toypkg import add\n\n\n@pytest.mark.task0_1\ndef test_add_floats():\n"
+        "    assert add(0.5, 0.25) == 0.75\n"
+    )
+    student = write_package(tmp_path / "student", add="return int(a + b)", mul="return 0")
+    report = run_grade(reference, student, extra_tests=hidden)
+    assert report.ok, report.errors
+    entries = {(t["name"], t["visibility"]): (t["score"], t["max_score"]) for t in report.to_gradescope()["tests"]}
+    assert entries == {  # rounded to 4 places in results.json
+        ("Task 0.1: Add", "visible"): (6.6667, 6.6667),
+        ("Task 0.1: Add (hidden tests)", "hidden"): (0, 3.3333),  # int(0.75) is 0
+        ("Task 0.2: Multiply", "visible"): (4.5, 4.5),  # mul(a, 0) == 0 passes
+        ("Task 0.2: Multiply (after due date tests)", "after_due_date"): (0, 1.5),
+    }
+    assert sum(score for score, _ in entries.values()) == pytest.approx(report.score, abs=1e-3)
+
+
 def test_visibility_and_results_size(reference: Path, tmp_path: Path) -> None:
     tasks = reference / "assignments" / "tasks.toml"
     tasks.write_text(tasks.read_text().replace("points = 6\n", 'points = 6\nvisibility = "after_due_date"\n'))
