@@ -7,11 +7,14 @@ Three checks, cheapest first:
    code it ran. Numba's JIT is off in this run (NUMBA_DISABLE_JIT=1), so the regions inside
    compiled kernels report too. A test must run its own task's code (else it passes on a stub:
    free points) and no other task's (else a student cannot pass it before that other task).
+   A course builds on itself, so a task may declare in tasks.toml the tasks its tests also
+   use (`uses`); any other task's code in a test is an error.
 2. Leave-one-out (`leave_one_out`): for every task T, the reference with only T's regions
-   stubbed is graded. Exactly T must fail. A test that never runs T's code runs the same code,
-   on the same seeded inputs, as on the reference, so its outcome cannot change; the grading
-   therefore runs T's tests and the tests the probe saw running T's code. Without a probe map
-   it grades every test (slow: one full grading per task).
+   stubbed is graded. T must fail, and no task that does not declare T. A test that never
+   runs T's code runs the same code, on the same seeded inputs, as on the reference, so its
+   outcome cannot change; the grading therefore runs T's tests and the tests the probe saw
+   running T's code undeclared. Without a probe map it grades every test (slow: one full
+   grading per task) and any other failing task counts.
 3. The student version (every region a `raise`) and a do-nothing version (every region
    `pass`) must score 0 (`zero_scores`).
 
@@ -45,13 +48,23 @@ class TestMap:
     own: dict[str, set[str]] = field(default_factory=dict)
     ran: dict[str, set[str]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # tests that failed on the probed reference
+    uses: dict[str, set[str]] = field(default_factory=dict)  # task -> the tasks tasks.toml lets it use
 
     def tests_of(self, task_id: str) -> list[str]:
         return [n for n, tasks in self.own.items() if task_id in tasks]
 
+    def allowed(self, nodeid: str) -> set[str]:
+        """The tasks whose code the test may run: its own and those they declare (`uses`)."""
+        own = self.own[nodeid]
+        return own.union(*(self.uses.get(task, set()) for task in own))
+
     def running(self, task_id: str) -> list[str]:
-        """Tests of other tasks that run `task_id`'s code."""
-        return [n for n, ran in self.ran.items() if task_id in ran and task_id not in self.own[n]]
+        """Tests of other tasks that run `task_id`'s code without declaring it."""
+        return [n for n, ran in self.ran.items() if task_id in ran and task_id not in self.allowed(n)]
+
+    def used(self, task_id: str) -> set[str]:
+        """The other tasks whose code the tests of `task_id` run (what `uses` should say)."""
+        return set().union(*(self.ran[n] for n in self.tests_of(task_id))) - {task_id}
 
     def free(self, task_id: str) -> list[str]:
         """Tests of `task_id` that never run its code: a stub passes them."""
@@ -114,7 +127,7 @@ def probe(reference: Path = REPO_ROOT, max_examples: int = 5, timeout: float = 1
             raise RuntimeError(f"the probe run wrote no results (exit {done.returncode}):\n{done.stdout[-3000:]}")
         found = json.loads(out.read_text(encoding="utf-8"))
         collected = _markers_of(tree, env, select, timeout)
-    test_map = TestMap()
+    test_map = TestMap(uses={task.id: set(task.uses) for task in task_list.tasks})
     for nodeid, record in found.items():
         test_map.own[nodeid] = {markers[m] for m in collected.get(nodeid, []) if m in markers}
         test_map.ran[nodeid] = set(record["tasks"])
@@ -127,6 +140,7 @@ _LIST_MARKERS = """
 import json, sys, pytest
 class Markers:
     found = {}
+    @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
         self.found.update({i.nodeid: sorted({m.name for m in i.iter_markers()}) for i in items})
 plugin = Markers()

@@ -286,6 +286,8 @@ every function must do, edge cases included.
 
 {tasks}
 
+A task whose tests also run other tasks' code says so: finish those first.
+
 The demo (`python -m minitorch.demo`), the notebooks and the chapters' examples use the code
 of these tasks: until the task they need is done, they stop with
 `NotImplementedError: Task m.n: ...`, which names the task they wait for.
@@ -295,7 +297,9 @@ of these tasks: until the task they need is done, they stop with
 def student_readme(task_list: TaskList, modules: Collection[int] | None = None) -> str:
     """The student version's README.md: how to start, test, self-grade; the released tasks."""
     lines = [
-        f"- Task {task.id} ({task.points:g} points): {task.title}" + (f" - {task.chapter}" if task.chapter else "")
+        f"- Task {task.id} ({task.points:g} points): {task.title}"
+        + (f" - {task.chapter}" if task.chapter else "")
+        + (f" (its tests also run tasks {', '.join(task.uses)})" if task.uses else "")
         for task in task_list.tasks
         if modules is None or int(task.id.split(".")[0]) in modules
     ]

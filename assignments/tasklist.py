@@ -56,6 +56,9 @@ class Task:
     chapter: str = ""
     #: Gradescope visibility of the task's result: visible, after_due_date, after_published, hidden.
     visibility: str = "visible"
+    #: The other tasks whose code this task's tests also run (the course check allows these,
+    #: and no others); the student README lists them as what to finish first.
+    uses: tuple[str, ...] = ()
 
     @property
     def source_marker(self) -> str:
@@ -104,6 +107,9 @@ def load_task_list(repo: Path = REPO_ROOT) -> TaskList:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise TaskListError(f"{path}: task ids listed twice: {', '.join(duplicates)}")
+    unknown = sorted({u for task in tasks for u in task.uses} - set(ids))
+    if unknown:
+        raise TaskListError(f"{path}: uses names tasks it does not list: {', '.join(unknown)}")
     code_dirs = _names(path, data, "code_dirs", DEFAULT_CODE_DIRS)
     reference_paths = _names(path, data, "reference_paths", DEFAULT_REFERENCE_PATHS)
     if set(code_dirs) & set(reference_paths):
@@ -129,7 +135,10 @@ def _parse_task(path: Path, number: int, entry: dict) -> Task:
     visibility = entry.get("visibility", "visible")
     if visibility not in VISIBILITIES:
         raise TaskListError(f"{where} ({task_id}): visibility must be one of {', '.join(VISIBILITIES)}")
-    return Task(task_id, title, points, str(entry.get("chapter", "")), visibility)
+    uses = entry.get("uses", [])
+    if not isinstance(uses, list) or not all(isinstance(u, str) and _TASK_ID.fullmatch(u) for u in uses):
+        raise TaskListError(f'{where} ({task_id}): uses must be a list of task ids like ["0.1"]')
+    return Task(task_id, title, points, str(entry.get("chapter", "")), visibility, tuple(uses))
 
 
 def _names(path: Path, data: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
