@@ -26,6 +26,12 @@ def tensor_map(fn: Callable[[float], float]) -> Callable[..., None]:
 
     for each out_index:
         out[out_index] = fn(a[broadcast(out_index)])
+
+    Storage is flat numpy (float64 or float32); read an element at
+    `index_to_position(index, strides)` and pass `fn` a Python `float`. Inputs may be
+    non-contiguous views (permuted: use their strides, never assume row-major); `out` is
+    written at its own strides, every element exactly once. No exceptions for NaN/inf: `fn`
+    follows IEEE. Returns None (the result is in `out`).
     """
 
     def _map(
@@ -54,6 +60,12 @@ def tensor_zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
 
     for each out_index:
         out[out_index] = fn(a[broadcast(out_index)], b[broadcast(out_index)])
+
+    Storage is flat numpy (float64 or float32); read an element at
+    `index_to_position(index, strides)` and pass `fn` a Python `float`. Inputs may be
+    non-contiguous views (permuted: use their strides, never assume row-major); `out` is
+    written at its own strides, every element exactly once. No exceptions for NaN/inf: `fn`
+    follows IEEE. Returns None (the result is in `out`).
     """
 
     def _zip(
@@ -91,6 +103,12 @@ def tensor_reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
         for j in range(a_shape[dim]):
             acc = fn(acc, a[out_index with index[dim] = j])
         out[out_index] = acc
+
+    Fold from the left, j = 0, 1, ... in order, with the accumulator as `fn`'s first
+    argument (so `max` meets NaN and ties as `operators.max` says). `out` arrives holding the
+    start value (0 for sum, -inf for max): start from it, don't overwrite it. `a` may be a
+    permuted view: index it through `a_strides`. `out_shape` equals `a_shape` with 1 at `dim`.
+    Returns None.
     """
 
     def _reduce(
@@ -134,6 +152,10 @@ def tensor_matmul(
     """`out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]`, batch dims broadcast.
 
     All three are 3-D here: (batch, rows, cols); a batch size of 1 broadcasts.
+    `a` and `b` may be transposed views (`b.T @ a.T` is tested): index them through their
+    strides. Overwrite each `out` element once with the full sum (k = 0, 1, ...), accumulated
+    in a Python float; results match `numpy.matmul` to the dtype's tolerance. Returns None.
+    The 1-D and batch-broadcast cases, and shape errors, are handled by the caller.
     """
     # BEGIN ASSIGN2_4
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
