@@ -27,11 +27,9 @@ def tensor_map(fn: Callable[[float], float]) -> Callable[..., None]:
     for each out_index:
         out[out_index] = fn(a[broadcast(out_index)])
 
-    Storage is flat numpy (float64 or float32); read an element at
-    `index_to_position(index, strides)` and pass `fn` a Python `float`. Inputs may be
-    non-contiguous views (permuted: use their strides, never assume row-major); `out` is
-    written at its own strides, every element exactly once. No exceptions for NaN/inf: `fn`
-    follows IEEE. Returns None (the result is in `out`).
+    Pass `fn` Python floats. Inputs may be permuted views: index storage through the strides,
+    never assume row-major; write each `out` element once. NaN/inf follow IEEE. Returns None.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
 
     def _map(
@@ -61,11 +59,9 @@ def tensor_zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
     for each out_index:
         out[out_index] = fn(a[broadcast(out_index)], b[broadcast(out_index)])
 
-    Storage is flat numpy (float64 or float32); read an element at
-    `index_to_position(index, strides)` and pass `fn` a Python `float`. Inputs may be
-    non-contiguous views (permuted: use their strides, never assume row-major); `out` is
-    written at its own strides, every element exactly once. No exceptions for NaN/inf: `fn`
-    follows IEEE. Returns None (the result is in `out`).
+    Pass `fn` Python floats. Inputs may be permuted views: index storage through the strides,
+    never assume row-major; write each `out` element once. NaN/inf follow IEEE. Returns None.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
 
     def _zip(
@@ -104,11 +100,9 @@ def tensor_reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
             acc = fn(acc, a[out_index with index[dim] = j])
         out[out_index] = acc
 
-    Fold from the left, j = 0, 1, ... in order, with the accumulator as `fn`'s first
-    argument (so `max` meets NaN and ties as `operators.max` says). `out` arrives holding the
-    start value (0 for sum, -inf for max): start from it, don't overwrite it. `a` may be a
-    permuted view: index it through `a_strides`. `out_shape` equals `a_shape` with 1 at `dim`.
-    Returns None.
+    Fold left (j = 0, 1, ...; accumulator first, so NaN and ties go as `operators.max` says),
+    from the start value `out` holds (0 for sum, -inf for max). `a` may be a permuted view.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
 
     def _reduce(
@@ -156,6 +150,8 @@ def tensor_matmul(
     strides. Overwrite each `out` element once with the full sum (k = 0, 1, ...), accumulated
     in a Python float; results match `numpy.matmul` to the dtype's tolerance. Returns None.
     The 1-D and batch-broadcast cases, and shape errors, are handled by the caller.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN2_4
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
