@@ -468,7 +468,10 @@ class CudaKernels:
 
 @cuda.jit
 def unfold_kernel(out: Storage, a: Storage, g: Index, fill: float) -> None:
-    """Thread t fills `out[t]` = `out[n, (c,i,j), (y,x)]` from `a[n, c, h, w]` or `fill`."""
+    """Thread t fills `out[t]` = `out[n, (c,i,j), (y,x)]` from `a[n, c, h, w]` or `fill`.
+
+    Threads past the end of `out` do nothing. Same results as `simple.tensor_unfold`.
+    """
     # BEGIN ASSIGN4_4
     t = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
     if t < out.size:
@@ -488,7 +491,11 @@ def unfold_kernel(out: Storage, a: Storage, g: Index, fill: float) -> None:
 
 @cuda.jit
 def fold_kernel(out: Storage, cols: Storage, g: Index) -> None:
-    """Thread t sums into `out[t]` = `out[n, c, h, w]` every column element unfold read from it."""
+    """Thread t sums into `out[t]` = `out[n, c, h, w]` every column element unfold read from it.
+
+    One thread per output pixel gathers (no two threads write one element: no atomics).
+    Threads past the end of `out` do nothing. Same results as `simple.tensor_fold`.
+    """
     # BEGIN ASSIGN4_4
     t = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
     if t < out.size:

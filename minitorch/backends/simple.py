@@ -200,7 +200,12 @@ def tensor_unfold(
     fill: float,
 ) -> None:
     """`out[n, (c,i,j), (y,x)] = a[n, c, y*sh - ph + i*dh, x*sw - pw + j*dw]`, or `fill`
-    where that position lies in the padding."""
+    where that position lies in the padding.
+
+    Writes every element of `out` (it arrives uninitialised); `a` and `out` are contiguous.
+    Matches `torch.nn.functional.unfold` (the layout above) exactly; `fill` is 0 for
+    convolution and $-\\infty$ for max pooling.
+    """
     # BEGIN ASSIGN4_1
     batches, channels, height, width = a_shape
     kh, kw = kernel
@@ -231,7 +236,11 @@ def tensor_fold(
     cols_size: tuple[int, int],
 ) -> None:
     """The adjoint of unfold: every column element is *added* back where unfold read it
-    (padding positions drop out). `out` (N, C, H, W) arrives filled with zeros."""
+    (padding positions drop out). `out` (N, C, H, W) arrives filled with zeros.
+
+    Adjoint means $\\langle \\text{unfold}(x), c\\rangle = \\langle x, \\text{fold}(c)\\rangle$
+    for all x, c: fold(unfold(ones)) counts how many windows cover each pixel.
+    """
     # BEGIN ASSIGN4_1
     batches, channels, height, width = out_shape
     kh, kw = kernel
