@@ -54,8 +54,7 @@ def fusion_groups(graph: Graph) -> list[list[int]]:
     """The groups to fuse: lists of ≥2 node ids in graph order, each ending with its root.
 
     Roots are tried last node first, so each group grows as far back as it can (maximal).
-    A node joins at most one group; a group of one node is no group (not returned). Each
-    group's ids are sorted by position in `graph.nodes`, so its root comes last.
+    A node joins at most one group; single nodes are not returned as groups.
     """
     by_id, users, outputs = graph.by_id(), graph.users(), set(graph.outputs)
     position = {node.id: k for k, node in enumerate(graph.nodes)}
