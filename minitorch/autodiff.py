@@ -29,6 +29,9 @@ def central_difference(f: Callable[..., float], *vals: float, arg: int = 0, epsi
 
     $$\\frac{\\partial f}{\\partial x_i} \\approx
       \\frac{f(\\ldots, x_i + \\epsilon, \\ldots) - f(\\ldots, x_i - \\epsilon, \\ldots)}{2\\epsilon}$$
+
+    Only argument `arg` moves (by `epsilon`, default $10^{-6}$); the others are passed unchanged.
+    Returns a float. An `arg` outside `range(len(vals))` raises IndexError naming it (e.g. "arg=2").
     """
     # BEGIN ASSIGN1_1
     if not 0 <= arg < len(vals):
@@ -189,6 +192,10 @@ class GraphValue:
         With $d$ = d(result)/d(self) = `d_output`, input $x_i$ receives
         $d \\cdot \\partial\\,\\text{self} / \\partial x_i$, which is what `backward(ctx, d)` returns
         for it. Constants receive nothing, nor does an input whose gradient is None.
+
+        Returns a list of `(input, gradient)` pairs in the inputs' order. `backward` may return
+        one gradient or a tuple of them; a count that differs from the number of inputs raises
+        RuntimeError.
         """
         history = self.history
         assert history is not None and history.ctx is not None, "chain_rule needs an op's history"
@@ -246,7 +253,10 @@ def topological_sort(variable: Variable) -> list[Variable]:
 
     Each node comes before all of its parents, so walking the list in order sees a node's
     gradient complete before passing it on. Iterative depth-first search, so graphs far
-    deeper than Python's recursion limit still sort.
+    deeper than Python's recursion limit still sort (the tests chain 5000 ops).
+
+    Each variable appears exactly once (compare `unique_id`, not values); constants
+    (`is_constant()`) are left out; `variable` itself is first.
     """
     # BEGIN ASSIGN1_4
     order: list[Variable] = []
@@ -276,6 +286,10 @@ def backpropagate(variable: Variable, d_output: Any, retain_graph: bool = False)
     values are freed once used, so a second backward through the same graph raises
     `GraphFreedError` instead of computing with stale or missing values. While someone
     listens, `events.reporting` wraps each step so that it is reported too.
+
+    Each node is processed once, after every path's contribution to its gradient has been
+    summed (a value used twice, `x * x + x`, gets $2x + 1$); a leaf's `.grad` keeps what earlier
+    backward calls left there and adds to it. Nodes with no gradient (None) are skipped.
     """
     step = events.reporting(backward_step) if events.LISTENERS else backward_step
     with no_grad(), events.backward_pass():  # gradients are plain values: no graph of their own

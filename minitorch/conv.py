@@ -76,6 +76,11 @@ class Conv(Function):
 
     With $G$ = dL/dY viewed as (N, O, L):  $\\partial W = \\sum_n G_n\\, \\text{unfold}(x)_n^T$
     and $\\partial x = \\text{fold}(W^T G)$: the gradient columns added back into the image.
+
+    Forward gets `stride`, `padding`, `dilation` as tuples (one per spatial dim) and no bias
+    (`conv1d`/`conv2d` add it and check shapes). Backward returns `(grad_x, grad_w)` with the
+    shapes of `x` and `weight`, None for a constant input; the tests compare values to 1e-10
+    and gradients to a numerical gradient (1e-6), 1-D and 2-D, with stride, padding, dilation.
     """
 
     @staticmethod
@@ -112,6 +117,8 @@ class MaxPool(Function):
 
     Ties split the gradient equally among the maxima (as `max` does); PyTorch sends it all to
     the first one. The two agree whenever each window has one maximum.
+    Padding is $-\\infty$ (never a maximum, gets no gradient); where windows overlap, an element
+    that is the maximum of several windows gets the sum of their gradients ([0, 2, 0, ...]).
     """
 
     @staticmethod
@@ -139,7 +146,12 @@ class MaxPool(Function):
 
 class AvgPool(Function):
     """$y$ = mean of each window (padding counts as zeros);  each input in a window gets $1/K$
-    of its gradient."""
+    of its gradient.
+
+    $K$ is the full window size, padding included (PyTorch's `count_include_pad=True`): for
+    [1, 5, 2, ...] with kernel 3, stride 2, padding 1 the first output is (0 + 1 + 5)/3 = 2.
+    Gradients of overlapping windows add up; padding positions get none.
+    """
 
     @staticmethod
     def forward(ctx: Context, x: Tensor, kernel: Any, stride: Any, padding: Any) -> Tensor:
@@ -293,7 +305,13 @@ def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], bac
 
 class _ConvNd(Module):
     """Weight (O, C, *kernel) and bias (O,), initialised as PyTorch does: kaiming-uniform with
-    a = sqrt(5), which comes to uniform in $\\pm 1/\\sqrt{\\text{fan\\_in}}$, fan_in = C * K."""
+    a = sqrt(5), which comes to uniform in $\\pm 1/\\sqrt{\\text{fan\\_in}}$, fan_in = C * K.
+
+    `__init__` (Task 4.5) sets `self.weight` and `self.bias` as Parameters (bias None when
+    `bias=False`) on the given backend and dtype (float64 by default). Random numbers come from
+    `seed` itself when it is a `numpy.random.Generator`, else `numpy.random.default_rng(seed)`;
+    the weight is drawn first, then the bias, both $U(-b, b)$ with $b = 1/\\sqrt{C \\prod k}$.
+    """
 
     dims = 2
 

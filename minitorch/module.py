@@ -125,7 +125,7 @@ class Module:
         return parameter
 
     def modules(self) -> list[Module]:
-        """The direct children of this module."""
+        """The direct children of this module, as a list in the order they were assigned (not grandchildren)."""
         # BEGIN ASSIGN0_3
         return list(self._modules.values())
         # END ASSIGN0_3
@@ -137,7 +137,7 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def train(self) -> Module:
-        """Set training mode on this module and every descendant."""
+        """Set training mode (`training = True`) on this module and every descendant; return `self`."""
         # BEGIN ASSIGN0_3
         for _, module in self.named_modules():
             object.__setattr__(module, "training", True)
@@ -145,7 +145,7 @@ class Module:
         # END ASSIGN0_3
 
     def eval(self) -> Module:
-        """Set evaluation mode on this module and every descendant."""
+        """Set evaluation mode (`training = False`) on this module and every descendant; return `self`."""
         # BEGIN ASSIGN0_3
         for _, module in self.named_modules():
             object.__setattr__(module, "training", False)
@@ -153,7 +153,11 @@ class Module:
         # END ASSIGN0_3
 
     def named_parameters(self) -> Sequence[tuple[str, Parameter]]:
-        """Every parameter of the tree with its dotted path, e.g. `("layer1.weight", p)`."""
+        """Every parameter of the tree with its dotted path, e.g. `("layer1.weight", p)`.
+
+        The root's own parameters have no prefix (`"w"`, not `".w"`); a parameter reachable twice
+        (a shared module) is listed once, under its first name. Returns a list.
+        """
         # BEGIN ASSIGN0_3
         named: list[tuple[str, Parameter]] = []
         seen: set[int] = set()  # a module or parameter used twice is listed once (as PyTorch)

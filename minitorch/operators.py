@@ -55,14 +55,17 @@ def eq(x: float, y: float) -> float:
 
 
 def max(x: float, y: float) -> float:  # the course's name
-    """$f(x, y) = x$ if $x > y$ else $y$; NaN wins (as PyTorch: `max` of anything and NaN is NaN)"""
+    """$f(x, y) = x$ if $x > y$ else $y$; NaN wins (as PyTorch: `max` of anything and NaN is NaN).
+
+    Ties return `y` (the two are equal, so only the sign of zero can tell: `max(0.0, -0.0)` is `-0.0`).
+    """
     # BEGIN ASSIGN0_1
     return x if x > y or x != x else y  # x != x only for NaN
     # END ASSIGN0_1
 
 
 def is_close(x: float, y: float) -> float:
-    """$f(x, y) = |x - y| < 10^{-2}$ (as 1.0 / 0.0)"""
+    """$f(x, y) = |x - y| < 10^{-2}$ (as 1.0 / 0.0): a strict, absolute tolerance, not a relative one."""
     # BEGIN ASSIGN0_1
     return 1.0 if abs(x - y) < 1e-2 else 0.0
     # END ASSIGN0_1
@@ -72,6 +75,8 @@ def sigmoid(x: float) -> float:
     """$f(x) = \\frac{1}{1 + e^{-x}}$
 
     Computed as $\\frac{e^x}{1 + e^x}$ when $x < 0$ so that $e^{-x}$ never overflows.
+    Tested: $\\sigma(0) = 0.5$ exactly, $\\sigma(1000) = 1.0$, $\\sigma(-1000) = 0.0$ (no OverflowError),
+    $\\sigma(-745) > 0$ (a subnormal, not 0), and $\\sigma(-x) = 1 - \\sigma(x)$ to $10^{-12}$.
     """
     # BEGIN ASSIGN0_1
     if x >= 0:
@@ -105,7 +110,8 @@ def exp(x: float) -> float:
 
 
 def inv(x: float) -> float:
-    """$f(x) = 1/x$"""
+    """$f(x) = 1/x$, with IEEE edge cases: $1/{+0} = +\\infty$ and $1/{-0} = -\\infty$ (`inv(-0.0) == -inf`),
+    never a ZeroDivisionError (`math.copysign` reads the sign of a zero)."""
     # BEGIN ASSIGN0_1
     if x == 0.0:
         return math.copysign(math.inf, x)  # IEEE: 1/±0 = ±inf, not ZeroDivisionError
@@ -114,7 +120,8 @@ def inv(x: float) -> float:
 
 
 def log_back(x: float, d: float) -> float:
-    """$d \\cdot \\frac{d}{dx}\\log(x) = \\frac{d}{x}$"""
+    """$d \\cdot \\frac{d}{dx}\\log(x) = \\frac{d}{x}$; at $x = \\pm 0$ it is $d \\cdot (\\pm\\infty)$ (NaN when
+    $d = 0$), never a ZeroDivisionError."""
     # BEGIN ASSIGN0_1
     if x == 0.0:  # IEEE: d/±0 = ±inf (nan when d = 0), not ZeroDivisionError
         return d * math.copysign(math.inf, x)
@@ -123,7 +130,8 @@ def log_back(x: float, d: float) -> float:
 
 
 def inv_back(x: float, d: float) -> float:
-    """$d \\cdot \\frac{d}{dx}\\frac{1}{x} = -\\frac{d}{x^2}$"""
+    """$d \\cdot \\frac{d}{dx}\\frac{1}{x} = -\\frac{d}{x^2}$; at $x = \\pm 0$ it is $-d \\cdot \\infty$ (no
+    ZeroDivisionError). Compute it as $-(d/x)/x$: $x \\cdot x$ underflows to 0 for tiny $x$."""
     # BEGIN ASSIGN0_1
     if x == 0.0:
         return -d * math.inf
@@ -132,7 +140,7 @@ def inv_back(x: float, d: float) -> float:
 
 
 def relu_back(x: float, d: float) -> float:
-    """$d \\cdot \\frac{d}{dx}\\mathrm{relu}(x) = d$ if $x > 0$ else $0$"""
+    """$d \\cdot \\frac{d}{dx}\\mathrm{relu}(x) = d$ if $x > 0$ else $0$ (so 0.0 at $x = 0$ exactly)"""
     # BEGIN ASSIGN0_1
     return d if x > 0 else 0.0
     # END ASSIGN0_1
@@ -236,7 +244,10 @@ def pow_exponent_grad(x: float, y: float) -> float:
 
 
 def map(fn: Callable[[float], float]) -> Callable[[Iterable[float]], list[float]]:
-    """Lift a one-argument function to lists: `map(fn)([x1, x2]) == [fn(x1), fn(x2)]`."""
+    """Lift a one-argument function to lists: `map(fn)([x1, x2]) == [fn(x1), fn(x2)]`.
+
+    Always returns a new `list` (also for an empty input); the input is not modified.
+    """
 
     # BEGIN ASSIGN0_2
     def apply(values: Iterable[float]) -> list[float]:
@@ -251,7 +262,8 @@ def zipWith(
 ) -> Callable[[Iterable[float], Iterable[float]], list[float]]:
     """Combine two equal-length lists: `zipWith(fn)([x1, x2], [y1, y2]) == [fn(x1, y1), fn(x2, y2)]`.
 
-    Lists of different lengths raise ValueError rather than silently truncating.
+    Lists of different lengths raise ValueError rather than silently truncating; its message says
+    the lists "differ in length" (the tests match that phrase). Inputs may be any iterables.
     """
 
     # BEGIN ASSIGN0_2
@@ -266,7 +278,10 @@ def zipWith(
 
 
 def reduce(fn: Callable[[float, float], float], start: float) -> Callable[[Iterable[float]], float]:
-    """Fold a list from the left: `reduce(fn, x0)([x1, x2, x3]) == fn(fn(fn(x0, x1), x2), x3)`."""
+    """Fold a list from the left: `reduce(fn, x0)([x1, x2, x3]) == fn(fn(fn(x0, x1), x2), x3)`.
+
+    The running value is the first argument of `fn`; an empty list gives back `start` unchanged.
+    """
 
     # BEGIN ASSIGN0_2
     def apply(values: Iterable[float]) -> float:

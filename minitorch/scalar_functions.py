@@ -43,10 +43,23 @@ class ScalarFunction:
 
     @staticmethod
     def forward(ctx: Context, *values: float) -> float:
+        """Compute the op on plain floats (Task 1.2) and return a float.
+
+        Keep what `backward` will need with `ctx.save_for_backward(...)` (it reads
+        `ctx.saved_values`, a tuple in the order saved). Results match the `operators`
+        functions to 1e-9 relative, including their IEEE edge cases.
+        """
         raise NotImplementedError("abstract: each ScalarFunction defines forward")
 
     @staticmethod
     def backward(ctx: Context, d_output: float) -> float | tuple[float, ...]:
+        """Given $d$ = `d_output`, return $d \\cdot \\partial f / \\partial x_i$ for each input (Task 1.3).
+
+        One float for a one-input op; for two inputs a tuple `(d_x, d_y)` in argument order.
+        The tests compare with the central difference (`derivative_check`: within
+        $10^{-4} \\max(1, |\\text{expected}|)$; comparisons are tested away from $x = y$ and
+        their derivatives are 0.0).
+        """
         raise NotImplementedError("abstract: each ScalarFunction defines backward")
 
 

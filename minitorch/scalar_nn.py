@@ -35,6 +35,12 @@ class ScalarLinear(Module):
         return parameter
 
     def forward(self, inputs: Sequence[Scalar | float]) -> list[Scalar]:
+        """$out_j = b_j + \\sum_i x_i w_{ij}$ for each of the `out_size` outputs, as a list of Scalars.
+
+        `self.weights[i][j]` joins input `i` to output `j`; parameters hold their Scalar in
+        `.value`. Inputs may be Scalars or plain floats. Build the sums from Scalar ops so that
+        `backward()` reaches every weight and bias.
+        """
         if len(inputs) != self.in_size:
             raise ValueError(f"ScalarLinear: expected {self.in_size} inputs, got {len(inputs)}")
         # BEGIN ASSIGN1_5
@@ -65,7 +71,11 @@ class ScalarNetwork(Module):
 
 
 def binary_log_loss(prob: Scalar, label: int) -> Scalar:
-    """$-\\log p$ for label 1, $-\\log(1 - p)$ for label 0."""
+    """$-\\log p$ for label 1, $-\\log(1 - p)$ for label 0 (`label` is the int 0 or 1).
+
+    Returns a Scalar built from Scalar ops, so its gradient reaches `prob`:
+    $\\partial L/\\partial p = -1/p$ for label 1 and $1/(1 - p)$ for label 0.
+    """
     # BEGIN ASSIGN1_5
     likelihood = prob if label == 1 else -prob + 1.0
     return -likelihood.log()

@@ -48,7 +48,11 @@ def resolve_dtype(dtype: Any) -> np.dtype:
 
 
 def index_to_position(index: Index | Sequence[int], strides: Index | Sequence[int]) -> int:
-    """Storage position of a multi-dimensional index: $\\sum_i index_i \\cdot strides_i$."""
+    """Storage position of a multi-dimensional index: $\\sum_i index_i \\cdot strides_i$.
+
+    Returns a Python `int`. `index` and `strides` may be tuples, lists or numpy int arrays
+    (Numba kernels call it with arrays); strides need not be row-major (any non-negative ints).
+    """
     # BEGIN ASSIGN2_1
     position = 0
     for i in range(len(strides)):
@@ -62,6 +66,9 @@ def to_index(ordinal: int, shape: Index | Sequence[int], out_index: Index) -> No
 
     Example: shape (2, 3), ordinal 4 -> index (1, 1). The inverse of counting
     0, 1, 2, ... through a contiguous tensor. Independent of strides.
+
+    Writes in place into the preallocated `out_index` (a numpy int array of `len(shape)`) and
+    returns None: the kernels reuse one buffer. Matches `numpy.unravel_index(ordinal, shape)`.
     """
     # BEGIN ASSIGN2_1
     remaining = int(ordinal)
@@ -89,6 +96,9 @@ def broadcast_index(
 
     Dimensions are aligned from the right; where the small shape has size 1 the index is 0
     (that one element was stretched); leading dimensions it lacks are dropped.
+    Example: big index (1, 2, 3) of (2, 3, 4) into shape (3, 1) gives (2, 0).
+
+    Writes in place into `out_index` (length `len(shape)`) and returns None.
     """
     # BEGIN ASSIGN2_2
     offset = len(big_shape) - len(shape)
@@ -101,7 +111,11 @@ def shape_broadcast(shape1: Sequence[int], shape2: Sequence[int], op: str = "bro
     """The shape two shapes broadcast to, e.g. (3, 1) and (4,) -> (3, 4).
 
     Raises ShapeError naming both shapes (and the op) when a pair of aligned sizes differ
-    and neither is 1.
+    and neither is 1; the message starts `"{op}: shapes {shape1} and {shape2} cannot broadcast"`
+    with the shapes as tuples, e.g. "add: shapes (2, 3) and (4,) cannot broadcast".
+
+    Returns a tuple, as `numpy.broadcast_shapes` does, in either argument order; `()` broadcasts
+    with anything; a size 0 against a size 1 gives 0 (not `max` of the two).
     """
     # BEGIN ASSIGN2_2
     result = []
@@ -212,7 +226,13 @@ class TensorData:
         self._storage[self.index(index)] = value
 
     def permute(self, *order: int) -> TensorData:
-        """A view with dimensions reordered: new dim i is old dim order[i]."""
+        """A view with dimensions reordered: new dim i is old dim order[i].
+
+        Shares the storage (no copy: writes through the view show in the original); its shape
+        and strides are the old ones reordered. Same result as `numpy.transpose(a, order)`.
+        An order that is not a rearrangement of `range(dims)` raises ShapeError starting
+        "permute: order (...)".
+        """
         if sorted(order) != list(range(self.dims)):
             raise ShapeError(
                 f"permute: order {order} is not a rearrangement of the {self.dims} dims of shape {self.shape}"

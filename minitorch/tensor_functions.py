@@ -79,10 +79,23 @@ class Function:
 
     @staticmethod
     def forward(ctx: Context, *inputs: Tensor, **params: Any) -> Tensor:
+        """Compute the op with backend kernels (`run_map`, `run_zip`, `run_reduce`, `run_matmul`).
+
+        Returns a new Tensor on the inputs' backend; never modifies an input. Save what backward
+        needs with `ctx.save_for_backward` (tensors, shapes, dims). Keyword params (`dim`, `order`)
+        arrive already normalised by `Tensor`: non-negative ints.
+        """
         raise NotImplementedError("abstract: each Function defines forward")
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> Tensor | tuple[Tensor | None, ...]:
+        """The gradient for each input, written with Tensor arithmetic (so it is itself traceable).
+
+        One Tensor for a one-input op, else a tuple in input order; None for an input that
+        needs no gradient. A gradient may keep the broadcast (output) shape: the engine sums
+        it back to the input's shape and casts it to the input's dtype (a float32 leaf gets a
+        float32 `.grad`). Never modify `grad_output` in place.
+        """
         raise NotImplementedError("abstract: each Function defines backward")
 
 
@@ -266,7 +279,11 @@ class IsClose(Function):
 
 
 class Sum(Function):
-    """$f(x)_j = \\sum_i x_{ij}$ along `dim` (kept as size 1);  $f' = 1$: the gradient spreads back"""
+    """$f(x)_j = \\sum_i x_{ij}$ along `dim` (kept as size 1);  $f' = 1$: the gradient spreads back
+
+    Backward returns a gradient of the input's full shape (every element gets the output's
+    gradient), also when the input was a non-contiguous (permuted) view.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: int) -> Tensor:
@@ -284,7 +301,11 @@ class Sum(Function):
 
 
 class Max(Function):
-    """$f(x)_j = \\max_i x_{ij}$ along `dim`;  the gradient goes to the maxima (split among ties)"""
+    """$f(x)_j = \\max_i x_{ij}$ along `dim` (kept as size 1);  the gradient goes to the maxima
+
+    Ties split it equally: with $k$ elements equal to the maximum each gets $1/k$ of it
+    (`[1, 3, 3]` -> `[0, 0.5, 0.5]`, `[2, 2, 2]` -> `[1/3, 1/3, 1/3]`); the rest get 0.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: int) -> Tensor:
@@ -304,7 +325,11 @@ class Max(Function):
 
 
 class Permute(Function):
-    """Reorder dimensions (a view);  backward applies the inverse order"""
+    """Reorder dimensions (a view);  backward applies the inverse order
+
+    Forward shares the input's storage (no copy; `numpy.shares_memory` is tested); `order`
+    is a tuple of non-negative dims. Backward permutes by the inverse: `inverse[order[i]] = i`.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, order: tuple[int, ...]) -> Tensor:
@@ -350,7 +375,11 @@ class Copy(Function):
 
 
 class MatMul(Function):
-    """$C = A B$ (batched);  $\\partial A = \\partial C\\, B^T$, $\\partial B = A^T \\partial C$"""
+    """$C = A B$ (batched);  $\\partial A = \\partial C\\, B^T$, $\\partial B = A^T \\partial C$
+
+    $B^T$ is `b.mT` (the last two dims swapped, batched). A gradient over broadcast batch dims
+    may keep the batch shape: the engine sums it back. Return None for a constant input.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:

@@ -83,6 +83,12 @@ def map_kernel(
     i = this thread's number in the whole grid
     if i < out_size:
         out[index(i)] = fn(a[broadcast(index(i))])
+
+    The grid may hold more threads than elements (300 elements run as two blocks of 256):
+    threads past `out_size` do nothing. Index arrays are `cuda.local.array`s. Results equal
+    the simple backend's, for permuted and broadcast inputs, in float64 and float32.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN3_3
     out_index = cuda.local.array(MAX_DIMS, numba.int64)  # private to this thread
@@ -115,6 +121,11 @@ def zip_kernel(
     i = this thread's number in the whole grid
     if i < out_size:
         out[index(i)] = fn(a[broadcast(index(i))], b[broadcast(index(i))])
+
+    Threads past `out_size` do nothing; `a` and `b` may differ in dtype (float64 with
+    float32) and layout. Results equal the simple backend's.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN3_3
     out_index = cuda.local.array(MAX_DIMS, numba.int64)
@@ -152,6 +163,10 @@ def reduce_kernel(
 
     Threads with nothing to read keep `start`, which changes nothing as it is the identity.
     Partials are float64 for float32 inputs too, as `simple` folds in Python floats.
+    `max` must equal the simple backend's exactly, sums and products to rounding; a
+    dimension longer than the block (300 values, 256 threads) is folded by striding.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
 
     Longer than 40 lines because a GPU kernel reads best in one piece: its two steps share
     the shared-memory array and must meet at the same `syncthreads()` calls.
@@ -212,6 +227,10 @@ def make_matmul_kernel(dtype: numba.types.Float) -> Callable[..., None]:
 
         Each element of `a` and `b` is read from global memory once per tile instead of
         once per product: TILE times fewer slow reads. A batch size of 1 broadcasts.
+        Shapes need not be multiples of TILE (17 x 33 @ 33 x 9 is tested): load 0 past the
+        edges and write only inside `out`; operands may be transposed views.
+
+        No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
 
         Longer than 40 lines because every thread must reach both `syncthreads()` of each
         tile: the loads, the products and the waits stay together in one loop.
@@ -449,7 +468,10 @@ class CudaKernels:
 
 @cuda.jit
 def unfold_kernel(out: Storage, a: Storage, g: Index, fill: float) -> None:
-    """Thread t fills `out[t]` = `out[n, (c,i,j), (y,x)]` from `a[n, c, h, w]` or `fill`."""
+    """Thread t fills `out[t]` = `out[n, (c,i,j), (y,x)]` from `a[n, c, h, w]` or `fill`.
+
+    Threads past the end of `out` do nothing. Same results as `simple.tensor_unfold`.
+    """
     # BEGIN ASSIGN4_4
     t = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
     if t < out.size:
@@ -469,7 +491,11 @@ def unfold_kernel(out: Storage, a: Storage, g: Index, fill: float) -> None:
 
 @cuda.jit
 def fold_kernel(out: Storage, cols: Storage, g: Index) -> None:
-    """Thread t sums into `out[t]` = `out[n, c, h, w]` every column element unfold read from it."""
+    """Thread t sums into `out[t]` = `out[n, c, h, w]` every column element unfold read from it.
+
+    One thread per output pixel gathers (no two threads write one element: no atomics).
+    Threads past the end of `out` do nothing. Same results as `simple.tensor_fold`.
+    """
     # BEGIN ASSIGN4_4
     t = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
     if t < out.size:

@@ -115,7 +115,14 @@ def map_kernel(
     a_shape: Index,
     a_strides: Index,
 ) -> None:
-    """`out[i] = fn(a[broadcast(i)])`, parallel over output rows."""
+    """`out[i] = fn(a[broadcast(i)])`, parallel over output rows.
+
+    `op` is an op code: apply it with `unary(op, x)`. Results equal the simple backend's
+    (same `operators` functions, so IEEE edge cases too), for permuted (non-contiguous)
+    inputs, broadcast inputs and 0-dim tensors (shape `()`, one element), in float64 and float32.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
+    """
     # BEGIN ASSIGN3_1
     if same_layout(out_shape, out_strides, a_shape, a_strides) and len(out) == len(a):
         for i in prange(len(out)):  # contiguous fast path: no index math
@@ -148,7 +155,11 @@ def zip_kernel(
     b_shape: Index,
     b_strides: Index,
 ) -> None:
-    """`out[i] = fn(a[broadcast(i)], b[broadcast(i)])`, parallel over output rows."""
+    """`out[i] = fn(a[broadcast(i)], b[broadcast(i)])`, parallel over output rows.
+
+    `op` is an op code: `binary(op, x, y)`. Equals the simple backend's, also broadcast/permuted.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
+    """
     # BEGIN ASSIGN3_1
     if (
         same_layout(out_shape, out_strides, a_shape, a_strides)
@@ -196,7 +207,14 @@ def reduce_kernel(
     a_strides: Index,
     dim: int,
 ) -> None:
-    """`out[j] = fold(fn, out[j], a[j with dim = 0..n-1])`, parallel over output elements."""
+    """`out[j] = fold(fn, out[j], a[j with dim = 0..n-1])`, parallel over output elements.
+
+    `out` arrives holding the start value; fold from it with `binary(op, acc, x)`. `max`
+    must equal the simple backend's exactly; sums may differ only by rounding (a reordered
+    sum is allowed). `a` may be a permuted view: read it through `a_strides`.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
+    """
     # BEGIN ASSIGN3_1
     size = len(out)
     n = a_shape[dim]
@@ -241,6 +259,8 @@ def matmul_kernel(
     an accumulator row. The inner loop walks two contiguous rows — taken as slices, so
     indices start at 0 and Numba adds no negative-index checks — and vectorises; `a[i, k]`
     stays in a register.
+    Matches the simple backend to rounding; `a` may be a transposed view.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN3_2
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
@@ -349,7 +369,11 @@ def unfold_kernel(
     out_size: tuple[int, int],
     fill: float,
 ) -> None:
-    """`out[n, (c,i,j), (y,x)] = a[n, c, y*sh - ph + i*dh, x*sw - pw + j*dw]` (or `fill`)."""
+    """`out[n, (c,i,j), (y,x)] = a[n, c, y*sh - ph + i*dh, x*sw - pw + j*dw]` (or `fill`).
+
+    Same results as `simple.tensor_unfold` (to 1e-10), float64 and float32; each parallel
+    iteration writes only its own plane's rows, so no two threads write one element.
+    """
     # BEGIN ASSIGN4_4
     height, width = a_shape[2], a_shape[3]
     kh, kw = kernel
@@ -379,7 +403,11 @@ def fold_kernel(
     dilation: tuple[int, int],
     cols_size: tuple[int, int],
 ) -> None:
-    """Add each column element back where unfold read it; `out` arrives zeroed."""
+    """Add each column element back where unfold read it; `out` arrives zeroed.
+
+    Same results as `simple.tensor_fold`; parallel over (n, c) planes so that the `+=` of two
+    threads never meet (no atomics needed).
+    """
     # BEGIN ASSIGN4_4
     height, width = out_shape[2], out_shape[3]
     kh, kw = kernel

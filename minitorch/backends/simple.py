@@ -26,6 +26,10 @@ def tensor_map(fn: Callable[[float], float]) -> Callable[..., None]:
 
     for each out_index:
         out[out_index] = fn(a[broadcast(out_index)])
+
+    Pass `fn` Python floats. Inputs may be permuted views: index storage through the strides,
+    never assume row-major; write each `out` element once. NaN/inf follow IEEE. Returns None.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
 
     def _map(
@@ -54,6 +58,10 @@ def tensor_zip(fn: Callable[[float, float], float]) -> Callable[..., None]:
 
     for each out_index:
         out[out_index] = fn(a[broadcast(out_index)], b[broadcast(out_index)])
+
+    Pass `fn` Python floats. Inputs may be permuted views: index storage through the strides,
+    never assume row-major; write each `out` element once. NaN/inf follow IEEE. Returns None.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
 
     def _zip(
@@ -91,6 +99,10 @@ def tensor_reduce(fn: Callable[[float, float], float]) -> Callable[..., None]:
         for j in range(a_shape[dim]):
             acc = fn(acc, a[out_index with index[dim] = j])
         out[out_index] = acc
+
+    Fold left (j = 0, 1, ...; accumulator first, so NaN and ties go as `operators.max` says),
+    from the start value `out` holds (0 for sum, -inf for max). `a` may be a permuted view.
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
 
     def _reduce(
@@ -134,6 +146,12 @@ def tensor_matmul(
     """`out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]`, batch dims broadcast.
 
     All three are 3-D here: (batch, rows, cols); a batch size of 1 broadcasts.
+    `a` and `b` may be transposed views (`b.T @ a.T` is tested): index them through their
+    strides. Overwrite each `out` element once with the full sum (k = 0, 1, ...), accumulated
+    in a Python float; results match `numpy.matmul` to the dtype's tolerance. Returns None.
+    The 1-D and batch-broadcast cases, and shape errors, are handled by the caller.
+
+    No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN2_4
     batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
@@ -182,7 +200,12 @@ def tensor_unfold(
     fill: float,
 ) -> None:
     """`out[n, (c,i,j), (y,x)] = a[n, c, y*sh - ph + i*dh, x*sw - pw + j*dw]`, or `fill`
-    where that position lies in the padding."""
+    where that position lies in the padding.
+
+    Writes every element of `out` (it arrives uninitialised); `a` and `out` are contiguous.
+    Matches `torch.nn.functional.unfold` (the layout above) exactly; `fill` is 0 for
+    convolution and $-\\infty$ for max pooling.
+    """
     # BEGIN ASSIGN4_1
     batches, channels, height, width = a_shape
     kh, kw = kernel
@@ -213,7 +236,11 @@ def tensor_fold(
     cols_size: tuple[int, int],
 ) -> None:
     """The adjoint of unfold: every column element is *added* back where unfold read it
-    (padding positions drop out). `out` (N, C, H, W) arrives filled with zeros."""
+    (padding positions drop out). `out` (N, C, H, W) arrives filled with zeros.
+
+    Adjoint means $\\langle \\text{unfold}(x), c\\rangle = \\langle x, \\text{fold}(c)\\rangle$
+    for all x, c: fold(unfold(ones)) counts how many windows cover each pixel.
+    """
     # BEGIN ASSIGN4_1
     batches, channels, height, width = out_shape
     kh, kw = kernel

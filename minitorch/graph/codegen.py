@@ -120,6 +120,9 @@ def loop_body(program: Program, reads: dict[str, str], prefix: str) -> list[str]
     e.g. program [("mul", ["in0", "in1"]), ("neg", ["t0"])], reads {"in0": "in0[i]",
     "in1": "in1[0]"}, prefix "_" gives ["t0 = _mul(in0[i], in1[0])", "t1 = _neg(t0)",
     "out[i] = t1"].
+
+    Returns the statements as strings without indentation (the caller indents them), spelled
+    exactly as above: the tests compare the generated source text.
     """
     # BEGIN ASSIGN5_3
     lines = []

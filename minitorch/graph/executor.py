@@ -53,7 +53,12 @@ def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
 
 
 def interpret(graph: Graph, feeds: dict[int, TensorData], backend: TensorBackend) -> dict[int, TensorData]:
-    """Evaluate every node in order, keeping all values (easy to inspect; the debugging path)."""
+    """Evaluate every node in order, keeping all values (easy to inspect; the debugging path).
+
+    Returns a dict from every node id to its value (feeds included), whose values equal
+    eager mode's. An input or param with no value in `feeds` raises IRError; `feeds` itself
+    is not modified (a copy is extended).
+    """
     values: dict[int, TensorData] = dict(feeds)
     # BEGIN ASSIGN5_1
     for node in graph.nodes:

@@ -227,6 +227,9 @@ def reachable(graph: Graph, outputs: Sequence[int]) -> set[int]:
     A depth-first walk from `outputs` back through each node's inputs: the nodes needed to
     compute the outputs. Dead-code elimination keeps these; the forward/backward split
     uses it to tell the forward graph from the backward graph.
+
+    Iterative (no recursion: graphs may be deeper than Python's recursion limit); each
+    node is visited once. Returns a set of ids.
     """
     by_id = graph.by_id()
     needed: set[int] = set()

@@ -27,7 +27,13 @@ ANNOTATIONS = {"buffer"}
 
 
 def common_subexpression_elimination(graph: Graph) -> Graph:
-    """A copy of `graph` in which every node equal to an earlier node is replaced by it."""
+    """A copy of `graph` in which every node equal to an earlier node is replaced by it.
+
+    The first node (in graph order) of each expression is kept; `graph` itself is not modified.
+    Keys use the inputs after replacement (so merging is transitive), `attr_key` of the
+    attributes (without annotations such as `buffer`), shape and dtype; for `add` and `mul`
+    the inputs are sorted. Inputs and params are never merged.
+    """
     replacements: dict[int, int] = {}  # a later duplicate -> the first node computing it
     first_with: dict[Hashable, int] = {}  # expression key -> the first node with that key
     # BEGIN ASSIGN5_2

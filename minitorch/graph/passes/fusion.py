@@ -53,8 +53,8 @@ def fits(value: Node, root: Node) -> bool:
 def fusion_groups(graph: Graph) -> list[list[int]]:
     """The groups to fuse: lists of ≥2 node ids in graph order, each ending with its root.
 
-    Roots are tried last node first, so each group grows as far back as it can (maximal).
-    """
+    Roots are tried last node first, so each group grows as far back as it can (maximal);
+    a node joins one group at most."""
     by_id, users, outputs = graph.by_id(), graph.users(), set(graph.outputs)
     position = {node.id: k for k, node in enumerate(graph.nodes)}
 

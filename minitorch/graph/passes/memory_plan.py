@@ -78,7 +78,12 @@ def lifetimes(graph: Graph) -> tuple[dict[int, int], dict[int, tuple[int, int]]]
 
 
 def plan_memory(graph: Graph) -> MemoryPlan:
-    """Assign buffers to the graph's computed values (module docstring for the rules)."""
+    """Assign buffers to the graph's computed values (module docstring for the rules).
+
+    Exact choices the tests check: buffers are numbered 0, 1, ... in the order they are
+    created; best fit breaks a tie between equal sizes by the lowest buffer number; a value
+    whose last read is at step k frees its buffer for step k + 1 on.
+    """
     storage_of, span = lifetimes(graph)
     planned = [n for n in graph.nodes if n.op not in SOURCES and n.op not in LAYOUT]
     plan = MemoryPlan(storage_of=storage_of, lifetime={n.id: span[n.id] for n in planned})
