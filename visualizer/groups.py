@@ -56,7 +56,8 @@ def matches(path: ScopePath, name: str) -> bool:
 def opened_scopes(model: GraphModel, expand: Any) -> set[ScopePath]:
     """The scopes `expand` opens: True all, None/False none, names those and their ancestors.
 
-    A name no scope answers to raises ValueError listing the scopes there are.
+    Scope paths (tuples) may be given too. A name no scope answers to raises ValueError
+    listing the scopes there are.
     """
     paths = scope_paths(model)
     if expand is True:
@@ -66,11 +67,11 @@ def opened_scopes(model: GraphModel, expand: Any) -> set[ScopePath]:
     names = [expand] if isinstance(expand, str) else list(expand)
     opened: set[ScopePath] = set()
     for name in names:
-        if isinstance(name, tuple):
+        if isinstance(name, tuple):  # a scope path (the app's own state): kept if it is here
             found = [name] if name in paths else []
         else:
             found = [path for path in paths if matches(path, name)]
-        if not found:
+        if not found and not isinstance(name, tuple):
             known = ", ".join(sorted({p[-1] for p in paths})) or "none: nothing was recorded inside a scope"
             raise ValueError(f"expand: no scope is called {name!r}; the scopes are {known}")
         for path in found:

@@ -68,14 +68,14 @@ def node_detail_lines(model: GraphModel, node_id: int) -> list[str]:
     lines += ["  " + line for line in group_lines(model, node)]
     if node.scope:
         lines.append("module: " + " › ".join(node.scope))
-    if node.where:
-        lines.append("made at: " + where_text(node.where))
     if node.parents:
         lines.append("inputs: " + ", ".join(model.name(p) for p in node.parents))
     lines += value_lines("value: ", node.value, model)
     lines += value_lines("grad:  ", node.grad, model)
     if node.nonfinite:
         lines.append("⚠ holds NaN or Inf")
+    if node.where:
+        lines.append("made at: " + where_text(node.where))
     return lines
 
 
