@@ -7,8 +7,8 @@ event; the recording is plain data that saves to JSON and loads back equal.
 Events:
 - `ForwardEvent`: an op ran — its inputs and output as `NodeRef`s (id, label, value), what
   it saved for backward, the scopes it ran inside (modules, and composite functions such as
-  `cross_entropy` that open a `scope`) and `where`: the line of user code that called it. `autodiff.report_graph` describes a graph built before anyone listened
-  with the same events.
+  `cross_entropy` that open a `scope`) and `where`: the line of user code that called it.
+  `autodiff.report_graph` describes a graph built before anyone listened with the same events.
 - `BackwardEvent`: the chain rule at one node — incoming gradient (the sum of the
   `contributions` its children sent), local derivative per parent where it is a number
   (scalars), and the gradient sent to each parent. Leaves get one too (op None): the

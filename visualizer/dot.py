@@ -86,20 +86,17 @@ def render(
     """The graph of a live value (Scalar or Tensor), a `Recording`, a `GraphModel` or an IR graph.
 
     An IR graph (`minitorch.graph.ir.Graph`) is drawn node by node (op, shape, dtype, a fused
-    node's program); with `before=` the graph before a pass, removed nodes show dashed.
-    A recording with iterations draws one: `iteration` (default the last). A graph of more
-    than `max_nodes` nodes is refused with `GraphTooLarge` (Graphviz would not cope).
+    node's program); with `before=` the graph before a pass, removed nodes show dashed. A
+    recording with iterations draws one: `iteration` (default the last). A graph of more than
+    `max_nodes` nodes is refused with `GraphTooLarge` (Graphviz would not cope).
 
-    Each scope of a recording (a module's forward, a composite function such as
-    `cross_entropy`) is drawn as one node until `expand` opens it: `expand=True` opens every
-    scope, `expand=["cross_entropy", "layers.0"]` those (and the scopes around them; see
-    `visualizer.groups` for the names). `max_depth` limits how many levels of opened scopes
-    are drawn as clusters: nodes of deeper ones are drawn inside their ancestor at that depth
-    (0 draws no clusters). `show_where` writes under each op the line of code that made it
-    (always its tooltip). `show_saved` adds
-    what each op saved for backward (live graphs; freed once backward ran without
-    `retain_graph`). A live value is looked at without side effects (see
-    `GraphModel.from_value`).
+    Each scope of a recording (a module's forward, a composite function such as `cross_entropy`)
+    is one node until `expand` opens it: True opens all, `["cross_entropy", "layers.0"]` those
+    and the scopes around them (names: `visualizer.groups`). `max_depth` limits how many levels
+    of opened scopes are clusters (deeper nodes go to their ancestor's; 0 draws none).
+    `show_where` writes under each op the line of code that made it (always its tooltip);
+    `show_saved` what each op saved for backward (live graphs; freed once backward ran without
+    `retain_graph`). A live value is looked at without side effects (`GraphModel.from_value`).
     """
     if max_depth is not None and max_depth < 0:
         raise ValueError(f"render: max_depth must be >= 0 or None, got {max_depth}")
@@ -107,15 +104,20 @@ def render(
     if isinstance(source, IRGraph):
         check_size(len(source.nodes), max_nodes)
         return render_ir(source, before=before, title=title)
-    if isinstance(source, Recording) and iteration is None and source.iterations:
-        iteration = len(source.iterations) - 1
-    if isinstance(source, Recording) and iteration is not None:
-        source = source.iteration_recording(iteration)
-    if not isinstance(source, (Recording, GraphModel)):
+    if isinstance(source, Recording):
+        source = _one_iteration(source, iteration)
+    elif not isinstance(source, GraphModel):
         check_size(node_count(source), max_nodes)  # a live value: no scopes to collapse
     model = collapse(as_model(source), expand)
     check_size(len(model.nodes), max_nodes)
     return draw_model(model, show_saved, max_depth, title, show_where)
+
+
+def _one_iteration(rec: Recording, iteration: int | None) -> Recording:
+    """Iteration `iteration` of a recording (default the last; a recording without any: itself)."""
+    if iteration is None and rec.iterations:
+        iteration = len(rec.iterations) - 1
+    return rec if iteration is None else rec.iteration_recording(iteration)
 
 
 def draw_model(

@@ -111,7 +111,7 @@ def _owners(model: GraphModel, opened: set[ScopePath]) -> dict[int, ScopePath]:
         closed = _closed_scope(node.scope, opened)
         if node.op is not None and closed is not None:
             owner[node.id] = closed
-    first_op = {}
+    first_op: dict[ScopePath, int] = {}
     for node_id, path in owner.items():
         first_op[path] = min(first_op.get(path, node_id), node_id)
     users: dict[int, set[ScopePath | None]] = {}
@@ -121,9 +121,9 @@ def _owners(model: GraphModel, opened: set[ScopePath]) -> dict[int, ScopePath]:
     for node in model.nodes.values():
         used_by = users.get(node.id, set())
         if node.kind == "const" and len(used_by) == 1:
-            (path,) = used_by
-            if path is not None and node.id > first_op[path]:
-                owner[node.id] = path
+            (user,) = used_by
+            if user is not None and node.id > first_op[user]:
+                owner[node.id] = user
     return owner
 
 
