@@ -67,7 +67,7 @@ def node_detail_lines(model: GraphModel, node_id: int) -> list[str]:
     lines = [f"{model.name(node_id)}   {made_by}"]
     lines += ["  " + line for line in group_lines(model, node)]
     if node.scope:
-        lines.append("module: " + " › ".join(node.scope))
+        lines.append("scope: " + " › ".join(node.scope))
     if node.parents:
         lines.append("inputs: " + ", ".join(model.name(p) for p in node.parents))
     lines += value_lines("value: ", node.value, model)
