@@ -5,9 +5,10 @@ reporting costs one truthiness test per op. `record()` adds a listener that keep
 event; the recording is plain data that saves to JSON and loads back equal.
 
 Events:
-- `ForwardEvent`: an op ran — its inputs and output as `NodeRef`s (id, label, value), and
-  what it saved for backward. `autodiff.report_graph` describes a graph built before anyone listened
-  with the same events.
+- `ForwardEvent`: an op ran — its inputs and output as `NodeRef`s (id, label, value), what
+  it saved for backward, the scopes it ran inside (modules, and composite functions such as
+  `cross_entropy` that open a `scope`) and `where`: the line of user code that called it.
+  `autodiff.report_graph` describes a graph built before anyone listened with the same events.
 - `BackwardEvent`: the chain rule at one node — incoming gradient (the sum of the
   `contributions` its children sent), local derivative per parent where it is a number
   (scalars), and the gradient sent to each parent. Leaves get one too (op None): the
@@ -23,14 +24,17 @@ Symbolic tensors (graph mode tracing) have no values: their ops are not reported
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -45,8 +49,14 @@ LISTENERS: list[Listener] = []
 in_backward = False
 # The op whose kernels are running now ("Mul", "Mul.backward"), set only while someone listens.
 current_op: str | None = None
-# The modules whose forward is running, outermost first ("MLP", "layers.0:Linear"), ditto.
+# The scopes running now, outermost first: modules ("MLP", "0:Linear") and composite
+# functions ("cross_entropy"), set only while someone listens.
 module_stack: list[str] = []
+# Frames from files under these folders are the library's own: `where` skips them.
+LIBRARY_FOLDERS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
+    for name in ("minitorch", "visualizer")
+)
 
 
 class RecordingError(ValueError):
@@ -127,9 +137,10 @@ class ForwardEvent:
     inputs: list[NodeRef]
     output: NodeRef
     backend: str | None = None
-    scope: list[str] = field(default_factory=list)  # the modules it ran inside, outermost first
+    scope: list[str] = field(default_factory=list)  # the scopes it ran inside, outermost first
     saved: list[Any] | str | None = None  # what the op saved for backward; "freed" once released
     kind: str = "forward"
+    where: str | None = None  # "path/to/script.py:12": the user code that called the op
 
 
 @dataclass
@@ -220,7 +231,20 @@ def report_forward(op: str, inputs: Any, output: Any, backend: str | None = None
     if in_backward or is_symbolic(output):
         return
     refs = [node_ref(x) for x in inputs]
-    emit(ForwardEvent(op, refs, node_ref(output), backend, list(module_stack), saved_for_backward(output)))
+    saved = saved_for_backward(output)
+    emit(ForwardEvent(op, refs, node_ref(output), backend, list(module_stack), saved, where=user_code_line()))
+
+
+def user_code_line() -> str | None:
+    """`"file.py:12"`: the innermost caller outside minitorch/ and visualizer/ (as PyTorch's
+    anomaly mode keeps the stack of each op, but one line, found by walking frames cheaply)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(LIBRARY_FOLDERS) and not filename.startswith("<frozen"):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def saved_for_backward(value: Any) -> list[Any] | str | None:
@@ -244,14 +268,50 @@ def _summarize_saved(saved: Any) -> Any:
     return repr(saved)[:60]
 
 
-@contextlib.contextmanager
-def module_scope(label: str) -> Iterator[None]:
-    """Ops inside the block ran inside the module called `label`."""
-    module_stack.append(label)
-    try:
-        yield
-    finally:
-        module_stack.pop()
+class scope:
+    """`with scope("cross_entropy"):` — ops inside the block ran inside the named group.
+
+    Recordings keep each op's scope path; the visualizer draws a group as one node that opens
+    on request. With nobody listening, entering costs one truthiness test.
+    """
+
+    __slots__ = ("label", "entered")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.entered = False
+
+    def __enter__(self) -> None:
+        if LISTENERS:
+            module_stack.append(self.label)
+            self.entered = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.entered and module_stack:
+            module_stack.pop()
+        self.entered = False
+
+
+module_scope = scope  # modules open one per forward call ("0:Linear")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def scoped(label: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: every call of the function runs inside `scope(label)` (a composite op)."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not LISTENERS:
+                return fn(*args, **kwargs)
+            with scope(label):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def report_kernel(kernel: str, backend: str, shapes: list[list[int]], seconds: float, bytes: int, flops: int) -> None:
@@ -386,6 +446,7 @@ class GraphNode:
     grad: Any = None
     requires_grad: bool = True
     scope: list[str] = field(default_factory=list)
+    where: str | None = None  # the user code line that made it (ops of a recording)
 
 
 @dataclass
@@ -533,6 +594,7 @@ class Recording:
                     None,
                     out.requires_grad,
                     list(event.scope),
+                    event.where,
                 )
             elif isinstance(event, BackwardEvent) and event.node in nodes:
                 nodes[event.node].grad = event.grad_output

@@ -105,16 +105,16 @@ def test_module_clusters_and_max_depth() -> None:
     rec, mlp = recorded_mlp()
     first = mlp.layers.modules()[0]
     weight, bias = first.weight.value.unique_id, first.bias.value.unique_id
-    full = clusters(render(rec).source)
+    full = clusters(render(rec, expand=True).source)
     assert set(full) == {"MLP", "layers:Sequential", "0:Linear", "1:ReLU", "2:Linear"}
     assert {f"n{weight}", f"n{bias}"} <= full["0:Linear"]  # parameters sit in their layer
     assert len(full["0:Linear"]) == 8  # weight, bias, and Permute, MatMul, Add (box + ellipse each)
     assert full["0:Linear"] | full["1:ReLU"] | full["2:Linear"] == full["layers:Sequential"] == full["MLP"]
-    collapsed = clusters(render(rec, max_depth=1).source)
+    collapsed = clusters(render(rec, max_depth=1, expand=True).source)
     assert set(collapsed) == {"MLP"} and collapsed["MLP"] == full["MLP"]  # deeper nodes stay in MLP
-    two = clusters(render(rec, max_depth=2).source)
+    two = clusters(render(rec, max_depth=2, expand=True).source)
     assert set(two) == {"MLP", "layers:Sequential"}
-    assert "subgraph" not in render(rec, max_depth=0).source
+    assert "subgraph" not in render(rec, max_depth=0, expand=True).source
     with pytest.raises(ValueError, match="max_depth"):
         render(rec, max_depth=-1)
 

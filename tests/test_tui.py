@@ -160,7 +160,7 @@ def test_tensor_mlp_steps_show_the_engines_leaf_gradients() -> None:
         kernels_run = {(k.kernel, k.backend) for k in rec.kernel_events}
         assert app.query_one("#run-kernels").row_count == len(kernels_run)
 
-    drive(make_app(model), body)
+    drive(make_app(model, expand=True), body)  # every op its own step
 
 
 def test_key_x_jumps_to_the_first_nan_or_inf() -> None:
@@ -188,11 +188,16 @@ def test_expand_all_and_collapse_all_on_the_module_tree() -> None:
 
     async def body(pilot: Any) -> None:
         tree = pilot.app.query_one("#graph", GraphTree)
+        rows = [str(child.label) for child in tree.root.children]
+        assert any(row.startswith("MLP #") and row.endswith("(group)") for row in rows)  # one row
+        await press(pilot, "e")  # every group opened, every branch expanded
+        tree = pilot.app.query_one("#graph", GraphTree)
         assert "MLP" in [str(child.label) for child in tree.root.children]
-        await press(pilot, "e")
         assert set(tree.leaves) == set(model.nodes)
         await press(pilot, "c")
+        tree = pilot.app.query_one("#graph", GraphTree)
         assert not any(child.is_expanded for child in tree.root.children)
+        assert len(pilot.app.model.nodes) < len(model.nodes)
 
     drive(make_app(model), body)
 
@@ -240,7 +245,7 @@ def test_open_a_saved_recording_through_the_cli(
     rec, _ = square_plus_recording()
     path = rec.save(tmp_path / "run.json")
     opened: list[GraphModel] = []
-    monkeypatch.setattr(cli, "run_app", opened.append)
+    monkeypatch.setattr(cli, "run_app", lambda model, **_: opened.append(model))
     assert cli.main(["open", str(path)]) == 0
     (model,) = opened
     assert len(model.steps) == 5
@@ -287,7 +292,7 @@ def test_run_a_script_under_record(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_demo_opens_on_a_training_step_with_kernel_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[GraphModel] = []
-    monkeypatch.setattr(cli, "run_app", opened.append)
+    monkeypatch.setattr(cli, "run_app", lambda model, **_: opened.append(model))
     assert cli.main(["demo"]) == 0
     (model,) = opened
     assert model.phase_start("backward") is not None and model.kernels
@@ -314,6 +319,8 @@ def snapshot_model(monkeypatch: pytest.MonkeyPatch) -> GraphModel:
     rec, _ = square_plus_recording()
     model = GraphModel.from_recording(rec)
     model.kernels = fixed_kernels()
+    for node in model.nodes.values():
+        node.where = None  # the line in this file that made it: it would move with every edit above
     return model
 
 

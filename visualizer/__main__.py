@@ -4,6 +4,7 @@ python -m visualizer demo                 # one training step of a tiny tensor M
 python -m visualizer open run.json        # a recording saved with rec.save(...)
 python -m visualizer run [FLAGS] script.py [ARGS]  # record a script, then step through it
 python -m visualizer open run.json --print   # the steps as text, no terminal UI
+python -m visualizer open run.json --print --expand cross_entropy   # that group's own steps too
 python -m visualizer compiled [SCRIPT] --print   # the compiler pass by pass
 
 Visualizer flags go before the script; everything after the script is the script's.
@@ -23,6 +24,7 @@ import numpy as np
 
 import minitorch
 from minitorch import RecordingError
+from visualizer.groups import collapse
 from visualizer.model import GraphModel
 from visualizer.tui import run_app, texts
 
@@ -35,6 +37,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         dest="print_steps",
         action="store_true",
         help="write every step as text to stdout instead of opening the app",
+    )
+    common.add_argument(
+        "--expand",
+        action="append",
+        metavar="NAME",
+        help="open this scope (module or composite op, e.g. cross_entropy or layers.0; 'all' opens every "
+        "one): its own steps instead of one step (repeatable)",
     )
     parser = argparse.ArgumentParser(
         prog="python -m visualizer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -164,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     except RecordingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ValueError as err:
+        if not str(err).startswith("expand:"):
+            raise
+        print(f"error: --{err}", file=sys.stderr)  # a scope name that is not in the recording
+        return 2
     except (FileNotFoundError, IsADirectoryError) as err:
         print(f"error: {err.filename or err}: no such file" if err.filename else f"error: {err}", file=sys.stderr)
         return 2
@@ -184,13 +198,14 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     rec = recording_for(args)
     model = GraphModel.from_recording(rec.iteration_recording(-1) if rec.iterations else rec)
+    expand = True if args.expand and "all" in args.expand else args.expand
     if args.print_steps:
-        print_steps(model, sys.stdout, rec)
+        print_steps(collapse(model, expand), sys.stdout, rec)
         sys.stdout.flush()
     elif rec.iterations or rec.error:
-        run_app(model, recording=rec)
+        run_app(model, recording=rec, expand=expand)
     else:
-        run_app(model)
+        run_app(model, expand=expand)
     return 1 if rec.error else 0
 
 

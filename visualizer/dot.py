@@ -10,7 +10,11 @@ What is drawn (left to right, inputs first):
 - an ellipse per op, with edges labelled arg0, arg1, ... when the op has several inputs;
 - NaN/Inf values or gradients in red, and the op that first made one from finite
   inputs with a thick red border and the mark "first NaN/Inf";
-- the modules each op ran in as nested clusters ("0:Linear"), cut at `max_depth`;
+- a recording's scopes (modules such as "0:Linear", composite functions such as
+  "cross_entropy") each as ONE node, a 3-D box labelled with its name and
+  "input shapes → output shape", until `expand` opens it: then it is a cluster of its ops
+  (nested clusters cut at `max_depth`);
+- the line of user code that made each op as its tooltip (`show_where` adds it as a label line);
 - with `show_saved`, what each op saved for backward (live graphs only).
 
 Node ids come from the graph's node ids (value `n7`, its op `n7_op`), so the DOT text is
@@ -28,6 +32,7 @@ import graphviz
 from minitorch.events import Recording, is_nonfinite
 from minitorch.graph.ir import Graph as IRGraph
 
+from .groups import collapse, group_lines
 from .ir_dot import render_ir
 from .model import SCOPE_NODES, GraphModel, NodeView, number_text, summary_text
 
@@ -75,19 +80,23 @@ def render(
     before: Any = None,
     iteration: int | None = None,
     max_nodes: int = MAX_NODES,
+    expand: Any = None,
+    show_where: bool = False,
 ) -> graphviz.Digraph:
     """The graph of a live value (Scalar or Tensor), a `Recording`, a `GraphModel` or an IR graph.
 
     An IR graph (`minitorch.graph.ir.Graph`) is drawn node by node (op, shape, dtype, a fused
-    node's program); with `before=` the graph before a pass, removed nodes show dashed.
-    A recording with iterations draws one: `iteration` (default the last). A graph of more
-    than `max_nodes` nodes is refused with `GraphTooLarge` (Graphviz would not cope).
+    node's program); with `before=` the graph before a pass, removed nodes show dashed. A
+    recording with iterations draws one: `iteration` (default the last). A graph of more than
+    `max_nodes` nodes is refused with `GraphTooLarge` (Graphviz would not cope).
 
-    `max_depth` limits how many levels of module clusters are drawn: nodes of deeper modules
-    are drawn inside their ancestor at that depth (0 draws no clusters). `show_saved` adds
-    what each op saved for backward (live graphs; freed once backward ran without
-    `retain_graph`). A live value is looked at without side effects (see
-    `GraphModel.from_value`).
+    Each scope of a recording (a module's forward, a composite function such as `cross_entropy`)
+    is one node until `expand` opens it: True opens all, `["cross_entropy", "layers.0"]` those
+    and the scopes around them (names: `visualizer.groups`). `max_depth` limits how many levels
+    of opened scopes are clusters (deeper nodes go to their ancestor's; 0 draws none).
+    `show_where` writes under each op the line of code that made it (always its tooltip);
+    `show_saved` what each op saved for backward (live graphs; freed once backward ran without
+    `retain_graph`). A live value is looked at without side effects (`GraphModel.from_value`).
     """
     if max_depth is not None and max_depth < 0:
         raise ValueError(f"render: max_depth must be >= 0 or None, got {max_depth}")
@@ -95,16 +104,27 @@ def render(
     if isinstance(source, IRGraph):
         check_size(len(source.nodes), max_nodes)
         return render_ir(source, before=before, title=title)
-    if isinstance(source, Recording) and iteration is None and source.iterations:
-        iteration = len(source.iterations) - 1
-    if isinstance(source, Recording) and iteration is not None:
-        source = source.iteration_recording(iteration)
-    check_size(node_count(source), max_nodes)
-    return draw_model(as_model(source), show_saved, max_depth, title)
+    if isinstance(source, Recording):
+        source = _one_iteration(source, iteration)
+    elif not isinstance(source, GraphModel):
+        check_size(node_count(source), max_nodes)  # a live value: no scopes to collapse
+    model = collapse(as_model(source), expand)
+    check_size(len(model.nodes), max_nodes)
+    return draw_model(model, show_saved, max_depth, title, show_where)
 
 
-def draw_model(model: GraphModel, show_saved: bool, max_depth: int | None, title: str | None) -> Graph:
-    """The Digraph of a GraphModel (see `render`)."""
+def _one_iteration(rec: Recording, iteration: int | None) -> Recording:
+    """Iteration `iteration` of a recording (default the last; a recording without any: itself)."""
+    if iteration is None and rec.iterations:
+        iteration = len(rec.iterations) - 1
+    return rec if iteration is None else rec.iteration_recording(iteration)
+
+
+def draw_model(
+    model: GraphModel, show_saved: bool, max_depth: int | None, title: str | None, show_where: bool = False
+) -> Graph:
+    """The Digraph of a GraphModel as it is (see `render`; `visualizer.groups.collapse` first
+    to draw scopes as single nodes)."""
     graph = Graph(
         name="minitorch",
         graph_attr={"rankdir": "LR"},
@@ -118,7 +138,7 @@ def draw_model(model: GraphModel, show_saved: bool, max_depth: int | None, title
     def draw_node(target: graphviz.Digraph, node: NodeView) -> None:
         _draw_value(target, node)
         if node.op is not None:
-            _draw_op(target, node, marked=node.id == first_bad)
+            _draw_op(target, model, node, node.id == first_bad, show_where)
             if show_saved and node.id in model.saved_values:
                 _draw_saved(target, node, model.saved_values[node.id])
 
@@ -137,7 +157,8 @@ def check_size(count: int, max_nodes: int) -> None:
     if count > max_nodes:
         raise GraphTooLarge(
             f"render: the graph has {count:,} nodes, more than max_nodes={max_nodes:,}; Graphviz would "
-            "take minutes and gigabytes to lay it out. Instead: collapse modules (max_depth=1), "
+            "take minutes and gigabytes to lay it out. Instead: record it so that modules and losses "
+            "draw as one node each (open fewer with expand=, cut clusters with max_depth=1), "
             "pick an iteration (render(rec, iteration=k)), record less, raise max_nodes, or step "
             "through it in the TUI (visualizer.show(x)), which opens graphs of any size."
         )
@@ -200,16 +221,16 @@ def _draw_scopes(graph: graphviz.Digraph, model: GraphModel, draw_node: Any, max
 
 def _draw_value(target: graphviz.Digraph, node: NodeView) -> None:
     lines = [] if node.label == node.op else [_text(node.label)]
-    if isinstance(node.value, dict) or isinstance(node.grad, dict):
+    if _is_array(node.value) or _is_array(node.grad):
         if node.value is not None:
             lines.append(summary_text(node.value).replace(" min", "\\nmin", 1))
         if node.grad is not None:
             lines.append(_grad_norm_text(node.grad))
-    else:
+    else:  # numbers: scalars and 0-d tensors
         if node.value is not None:
-            lines.append(f"value {number_text(node.value)}")
+            lines.append(f"value {summary_text(node.value)}")
         if node.grad is not None:
-            lines.append(f"grad {number_text(node.grad)}")
+            lines.append(f"grad {summary_text(node.grad)}")
     attrs = {"shape": "box"}
     if node.kind == "leaf":
         attrs.update(style="filled", fillcolor=LEAF_FILL)
@@ -220,15 +241,32 @@ def _draw_value(target: graphviz.Digraph, node: NodeView) -> None:
     target.node(f"n{node.id}", graphviz.nohtml("\\n".join(lines) or _text(node.label)), **attrs)
 
 
+def _is_array(value: Any) -> bool:
+    """A tensor summary with at least one dimension (a 0-d tensor is shown as a number)."""
+    return isinstance(value, dict) and bool(value["shape"])
+
+
 def _grad_norm_text(grad: Any) -> str:
-    if not isinstance(grad, dict):
-        return f"grad {number_text(grad)}"
+    if not _is_array(grad):
+        return f"grad {summary_text(grad)}"
     text = f"grad norm {number_text(grad['norm'])}"
     return text + (f" ({grad['nonfinite']} NaN/Inf)" if grad.get("nonfinite") else "")
 
 
-def _draw_op(target: graphviz.Digraph, node: NodeView, marked: bool) -> None:
+def _draw_op(target: graphviz.Digraph, model: GraphModel, node: NodeView, marked: bool, show_where: bool) -> None:
+    """The op's ellipse; a collapsed group's 3-D box (name, input shapes → output shape)."""
     attrs = {"shape": "ellipse"}
+    lines, tips = [_text(node.op or "")], []
+    if node.group is not None:
+        attrs.update(shape="box3d")
+        lines += [_text(line) for line in group_lines(model, node)[:1]]
+        tips.append(f"{' › '.join(node.group.path)}: {node.group.ops} ops, render(..., expand=[...]) opens it")
+    if node.where:
+        tips.append(f"made at {node.where}")
+        if show_where:
+            lines.append(_text(_short_where(node.where)))
+    if tips:
+        attrs["tooltip"] = _text("; ".join(tips))
     if marked:
         attrs.update(
             penwidth="3",
@@ -236,7 +274,12 @@ def _draw_op(target: graphviz.Digraph, node: NodeView, marked: bool) -> None:
             fontcolor=NONFINITE_COLOR,
             xlabel=FIRST_NONFINITE_MARK,
         )
-    target.node(f"n{node.id}_op", graphviz.nohtml(_text(node.op or "")), **attrs)
+    target.node(f"n{node.id}_op", graphviz.nohtml("\\n".join(lines)), **attrs)
+
+
+def _short_where(where: str) -> str:
+    """`script.py:12` from `/path/to/script.py:12`."""
+    return Path(where).name
 
 
 def _draw_saved(target: graphviz.Digraph, node: NodeView, saved: list[Any] | str) -> None:

@@ -46,11 +46,31 @@ class NodeView:
     value: Any
     grad: Any | None
     scope: list[str] = field(default_factory=list)
+    where: str | None = None  # "script.py:12": the user code that made it (recorded ops)
+    group: Group | None = None  # kind "group": the collapsed scope this node stands for
 
     @property
     def nonfinite(self) -> bool:
         """True if the value or the gradient holds a NaN or an infinity."""
         return is_nonfinite(self.value) or is_nonfinite(self.grad)
+
+
+@dataclass
+class Group:
+    """A scope drawn as one node (see `visualizer.groups`): a module's forward call ("0:Linear")
+    or a composite function ("cross_entropy"). `members` are the values it hides (its op
+    outputs, the constants only it reads), `inputs` the values from outside its ops read (its
+    parameters included), `outputs` its values read outside it."""
+
+    path: tuple[str, ...]
+    members: list[int]
+    inputs: list[int]
+    outputs: list[int]
+    ops: int = 0  # how many op nodes it hides
+
+    @property
+    def name(self) -> str:
+        return self.path[-1]
 
 
 @dataclass
@@ -76,6 +96,7 @@ class StepView:
     contributions: list[tuple[int, Any]] = field(default_factory=list)
     local_derivatives: list[Any] | None = None
     grads_to_parents: list[Any] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)  # a collapsed view: the full model's steps it stands for
 
     def chain_rule_lines(self, model: GraphModel) -> list[str]:
         """The chain rule at this step as text, one line per parent, e.g. "d/dx: 1.0 × 3.0 = 3.0"
@@ -150,6 +171,7 @@ class GraphModel:
                 graph_node.value,
                 graph_node.grad,
                 list(graph_node.scope),
+                graph_node.where,
             )
         _add_nodes_seen_only_in_backward(nodes, rec.backward_events)
         _place_leaves_in_scopes(nodes)

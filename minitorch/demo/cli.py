@@ -343,7 +343,8 @@ def record_last_step(
     except ImportError:
         console.print("[yellow]graph not drawn: install the viz extra (pip install -e '.[viz]')[/]")
         return recording
-    graph = visualizer.render(recording, max_depth=2, title=f"last training step ({args.dataset})")
+    title = f"last training step ({args.dataset})"
+    graph = visualizer.render(recording, expand=["layers"], title=title)  # layers as boxes, the loss as one
     try:
         path = visualizer.save(graph, out / "graph.svg")
         console.print(f"graph of the last step: {path}")

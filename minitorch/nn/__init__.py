@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import events
 from ..backends.base import TensorBackend
 from ..conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
 from ..creation import generator_for
@@ -158,6 +159,7 @@ class Tanh(Module):
         return tanh(x)
 
 
+@events.scoped("softmax")
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """$\\mathrm{softmax}(x)_i = e^{x_i - m} / \\sum_j e^{x_j - m}$ along `dim`, $m = \\max_j x_j$.
 
@@ -170,6 +172,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     return exps / exps.sum(dim, keepdim=True)
 
 
+@events.scoped("log_softmax")
 def logsoftmax(x: Tensor, dim: int = -1) -> Tensor:
     """$\\log \\mathrm{softmax}(x)_i = (x_i - m) - \\log \\sum_j e^{x_j - m}$ (the stable logsumexp)."""
     shifted = x - x.max(dim, keepdim=True).values.detach()
@@ -216,6 +219,7 @@ class Dropout(Module):
 # ## Losses
 
 
+@events.scoped("mse_loss")
 def mse_loss(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: $\\frac{1}{N}\\sum_i (p_i - t_i)^2$."""
     _check_same_shape("mse_loss", pred, target)
@@ -235,6 +239,7 @@ def _clamped_log(p: Tensor) -> Tensor:
     return ((p - BCE_EPS).relu() + BCE_EPS).log()
 
 
+@events.scoped("binary_cross_entropy")
 def binary_cross_entropy(prob: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """$-\\frac{1}{N}\\sum_i \\big(t_i \\log p_i + (1 - t_i)\\log(1 - p_i)\\big)$ for probabilities $p$.
 
@@ -247,6 +252,7 @@ def binary_cross_entropy(prob: Tensor, target: Tensor, reduction: str = "mean") 
     return _reduce(losses, reduction, "binary_cross_entropy")
 
 
+@events.scoped("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """BCE of $p = \\sigma(z)$, written stably: $(1 - t) z + \\mathrm{softplus}(-z)$, with
     $\\mathrm{softplus}(u) = \\max(u, 0) + \\log(1 + e^{-|u|})$ and $|u| = 2\\max(u, 0) - u$.
@@ -279,6 +285,7 @@ def one_hot(indices: Labels, num_classes: int, like: Tensor) -> Tensor:
 Labels = Tensor | Sequence[int] | np.ndarray  # class indices: a float tensor, a list or an array
 
 
+@events.scoped("nll_loss")
 def nll_loss(logprobs: Tensor, target: Labels, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: $-\\frac{1}{N}\\sum_i \\log p_{i, t_i}$ for (N, C) log-probabilities.
 
@@ -292,6 +299,7 @@ def nll_loss(logprobs: Tensor, target: Labels, reduction: str = "mean") -> Tenso
     return _reduce(-(logprobs * mask).sum(1), reduction, "nll_loss")
 
 
+@events.scoped("cross_entropy")
 def cross_entropy(logits: Tensor, target: Labels, reduction: str = "mean") -> Tensor:
     """$-\\frac{1}{N}\\sum_i \\log \\mathrm{softmax}(z_i)_{t_i}$.
 

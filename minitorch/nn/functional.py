@@ -8,6 +8,7 @@ The functions live in `minitorch.nn`; this module gathers them under PyTorch's n
 
 from __future__ import annotations
 
+from .. import events
 from ..conv import avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold
 from ..tensor import Tensor
 from . import (
@@ -34,6 +35,7 @@ def sigmoid(input: Tensor) -> Tensor:
     return input.sigmoid()
 
 
+@events.scoped("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """$y = x W^T + b$, with `weight` of shape (out_features, in_features) as in `nn.Linear`."""
     out = input @ weight.mT

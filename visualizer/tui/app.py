@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static, Tree
 
+from visualizer.groups import ScopePath, collapse, opened_scopes, scope_paths
 from visualizer.model import GraphModel
 from visualizer.timeline import kernel_timeline, series_lines
 
@@ -43,6 +44,7 @@ class VisualizerApp(App[None]):
         Binding("f", "forward_start", "Forward"),
         Binding("b", "backward_start", "Backward"),
         Binding("x", "first_nonfinite", "NaN/Inf"),
+        Binding("o", "toggle_group", "Open/close group"),
         Binding("e", "expand_all", "Expand all"),
         Binding("c", "collapse_all", "Collapse all"),
         Binding("[", "prev_iteration", "Prev iter"),
@@ -51,9 +53,11 @@ class VisualizerApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, model: GraphModel, recording: Recording | None = None) -> None:
+    def __init__(self, model: GraphModel, recording: Recording | None = None, expand: Any = None) -> None:
         super().__init__()
-        self.model = model
+        self.full_model = model  # every op; `model` is what is shown, scopes not opened collapsed
+        self.opened: set[ScopePath] = opened_scopes(model, expand)
+        model = self.model = collapse(model, self.opened)
         self.recording = recording
         self.iterations = recording.iterations if recording is not None else []
         self.iteration: int | None = len(self.iterations) - 1 if self.iterations else None
@@ -157,16 +161,49 @@ class VisualizerApp(App[None]):
         if index == self.iteration:
             return
         self.iteration = index
-        self.model = GraphModel.from_recording(self.recording.iteration_recording(index))
+        self.full_model = GraphModel.from_recording(self.recording.iteration_recording(index))
+        self.model = collapse(self.full_model, self.opened)
         self.profile = texts.profile_of(self.model)
         self.cursor = StepCursor(len(self.model.steps), self.cursor.index or 0)
+        await self.remount_tree()
+        self.show_run()
+        self.show_step()
+
+    async def remount_tree(self) -> None:
+        """A new tree for a new model (another iteration, or a group opened or closed)."""
         await self.query_one("#graph", GraphTree).remove()
         tree = GraphTree(self.model, id="graph")
         await self.query_one("#main").mount(tree, before=0)
         tree.border_title = "graph"
         tree.focus()
         self._logged_up_to = None
-        self.show_run()
+
+    # ## Groups: a scope (module, loss, composite op) is one node and one step until opened
+
+    async def action_toggle_group(self) -> None:
+        """Open the group at the current step; inside an opened one, close the innermost."""
+        step = self.step
+        node = None if step is None else self.model.nodes.get(step.node)
+        if node is None or (node.group is None and not node.scope):
+            self.notify("this step is not inside a group")
+            return
+        if node.group is not None:
+            opened = self.opened | {node.group.path}
+        else:
+            inner = tuple(node.scope)
+            opened = {path for path in self.opened if path[: len(inner)] != inner}
+        await self.show_groups(opened)
+
+    async def show_groups(self, opened: set[ScopePath]) -> None:
+        """Show the view with `opened` open, staying at the step that holds the current one."""
+        if opened == self.opened:
+            return
+        source = self.step.sources[0] if self.step is not None and self.step.sources else 0
+        self.opened = opened
+        self.model = collapse(self.full_model, opened)
+        index = next((s.index for s in self.model.steps if source in s.sources), 0)
+        self.cursor = StepCursor(len(self.model.steps), index)
+        await self.remount_tree()
         self.show_step()
 
     # ## Actions: each moves the cursor, then shows the step if it changed
@@ -188,11 +225,15 @@ class VisualizerApp(App[None]):
     def action_first_nonfinite(self) -> None:
         self.jump(self.model.first_nonfinite_step(), "no NaN or Inf in this run")
 
-    def action_expand_all(self) -> None:
+    async def action_expand_all(self) -> None:
+        """Open every group, then expand the whole tree."""
+        await self.show_groups(set(scope_paths(self.full_model)))
         if not self.query_one("#graph", GraphTree).expand_everything(EXPAND_ALL_LIMIT):
             self.notify(f"more than {EXPAND_ALL_LIMIT} nodes: modules expanded, node lists left folded")
 
-    def action_collapse_all(self) -> None:
+    async def action_collapse_all(self) -> None:
+        """Close every group, then fold the tree."""
+        await self.show_groups(set())
         self.query_one("#graph", GraphTree).collapse_everything()
 
     def jump(self, index: int | None, missing: str) -> None:

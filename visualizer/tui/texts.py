@@ -6,10 +6,13 @@ writes them to stdout, and tests read them directly.
 
 from __future__ import annotations
 
+import linecache
+import os
 from typing import TYPE_CHECKING, Any
 
 from minitorch.events import Recording, is_nonfinite
 from minitorch.profiler import KernelStats, Profile
+from visualizer.groups import group_lines
 from visualizer.model import norm_text
 
 if TYPE_CHECKING:
@@ -59,15 +62,20 @@ def node_detail_lines(model: GraphModel, node_id: int) -> list[str]:
     if node is None:
         return [f"#{node_id}: not in the graph"]
     made_by = f"output of {node.op}" if node.op else node.kind
+    if node.group is not None:
+        made_by = "group (collapsed; o opens it)"
     lines = [f"{model.name(node_id)}   {made_by}"]
+    lines += ["  " + line for line in group_lines(model, node)]
     if node.scope:
-        lines.append("module: " + " › ".join(node.scope))
+        lines.append("scope: " + " › ".join(node.scope))
     if node.parents:
         lines.append("inputs: " + ", ".join(model.name(p) for p in node.parents))
     lines += value_lines("value: ", node.value, model)
     lines += value_lines("grad:  ", node.grad, model)
     if node.nonfinite:
         lines.append("⚠ holds NaN or Inf")
+    if node.where:
+        lines.append("made at: " + where_text(node.where))
     return lines
 
 
@@ -76,9 +84,20 @@ def value_lines(heading: str, value: Any, model: GraphModel) -> list[str]:
     if value is None:
         return [f"{heading} —"]
     lines = [f"{heading} {model.summary(value)}"]
-    if isinstance(value, dict):
+    if isinstance(value, dict) and value["shape"]:  # a 0-d tensor is one number: said once
         lines.append(f"{' ' * len(heading)} {norm_text(value)}")
     return lines
+
+
+def where_text(where: str) -> str:
+    """`script.py:12  loss = F.cross_entropy(out, y)`: the place (relative to the working folder
+    when inside it) and, if the file is here to read, its line of code."""
+    path, _, line = where.rpartition(":")
+    if not line.isdigit():
+        return where
+    shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
+    code = linecache.getline(path, int(line)).strip()
+    return f"{shown}:{line}" + (f"  {code}" if code else "")
 
 
 def chain_lines(model: GraphModel, step: StepView) -> list[str]:
