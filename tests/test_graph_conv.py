@@ -10,28 +10,34 @@ import pytest
 
 import minitorch
 from minitorch import conv, nn, optim
-from minitorch.graph import CompiledTrainStep, compile
+from minitorch.backends import get_backend
+from minitorch.graph import CompiledTrainStep, compile, interpret
 from minitorch.graph.ir import Graph, IRError
 from minitorch.graph.passes import infer_shapes
 
 TOL = 1e-8
+SIMPLE = get_backend("simple")
 
 
-def lenet(dtype: str = "float64", seed: int = 0) -> nn.Sequential:
+def lenet(dtype: str = "float64", seed: int = 0, backend: str = "simple") -> nn.Sequential:
     """conv2d -> relu -> max_pool2d -> conv -> avg_pool (padded) -> flatten -> linear, on (N, 1, 6, 6)."""
+    where = {"dtype": dtype, "backend": backend}
     return nn.Sequential(
-        nn.Conv2d(1, 3, 3, padding=1, seed=seed, dtype=dtype),
+        nn.Conv2d(1, 3, 3, padding=1, seed=seed, **where),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Conv2d(3, 4, 2, seed=seed + 1, dtype=dtype),
+        nn.Conv2d(3, 4, 2, seed=seed + 1, **where),
         nn.AvgPool2d(2, padding=1),
         nn.Flatten(),
-        nn.Linear(16, 3, seed=seed + 2, dtype=dtype),
+        nn.Linear(16, 3, seed=seed + 2, **where),
     )
 
 
-def images(shape: tuple[int, ...] = (2, 1, 6, 6), seed: int = 0, dtype: str = "float64") -> minitorch.Tensor:
-    return minitorch.tensor(np.random.default_rng(seed).normal(size=shape), dtype=dtype, requires_grad=True)
+def images(
+    shape: tuple[int, ...] = (2, 1, 6, 6), seed: int = 0, dtype: str = "float64", backend: str = "simple"
+) -> minitorch.Tensor:
+    values = np.random.default_rng(seed).normal(size=shape)
+    return minitorch.tensor(values, dtype=dtype, backend=backend, requires_grad=True)
 
 
 def conv1d_program(x: minitorch.Tensor, w: minitorch.Tensor, b: minitorch.Tensor) -> minitorch.Tensor:
@@ -53,9 +59,10 @@ def grads(tensors: list[minitorch.Tensor]) -> list[np.ndarray]:
 # ## Compiled vs eager: values and gradients
 
 
-def test_lenet_compiled_matches_eager_values_and_gradients() -> None:
-    eager_model, graph_model = lenet(), lenet()
-    x1, x2 = images(), images()
+@pytest.mark.parametrize("backend", ["simple", "fast"])
+def test_lenet_compiled_matches_eager_values_and_gradients(backend: str) -> None:
+    eager_model, graph_model = lenet(backend=backend), lenet(backend=backend)
+    x1, x2 = images(backend=backend), images(backend=backend)
     eager = eager_model(x1)
     (eager * 1.3).sum().backward()
     compiled = compile(graph_model)
@@ -125,6 +132,13 @@ def test_shape_inference_checks_window_ops() -> None:
         infer_shapes(graph)
     bias.shape = (3,)
     infer_shapes(graph)
+    # A conv with a bias input (export folds a bias add into one) runs too, as conv2d with bias
+    rng = np.random.default_rng(9)
+    values = [rng.normal(size=s) for s in [(1, 2, 5, 5), (3, 2, 3, 3), (3,)]]
+    graph.outputs = [y.id]
+    got = interpret(graph, {i: minitorch.tensor(v)._tensor for i, v in zip([x.id, w.id, bias.id], values)}, SIMPLE)
+    expected = conv.conv2d(*(minitorch.tensor(v) for v in values), stride=2, padding=1)
+    np.testing.assert_allclose(got[y.id].to_numpy(), expected.numpy(), rtol=1e-12)
 
 
 # ## A compiled training step
@@ -268,3 +282,21 @@ def test_ops_match_pytorch(name: str, mode: str) -> None:
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=TOL, atol=TOL)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=TOL, atol=TOL)
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=TOL, atol=TOL)
+
+
+def test_unfold_and_fold_compile_but_have_no_onnx_counterpart() -> None:
+    def roundtrip(x: minitorch.Tensor) -> minitorch.Tensor:
+        cols = conv.unfold(x, 2, padding=1, stride=(1, 2))
+        return conv.fold(cols * cols, (3, 4), 2, padding=1, stride=(1, 2))
+
+    x1, x2 = images((1, 2, 3, 4), seed=10), images((1, 2, 3, 4), seed=10)
+    eager, out = roundtrip(x1), compile(roundtrip)(x2)
+    eager.sum().backward()
+    out.sum().backward()
+    np.testing.assert_allclose(out.numpy(), eager.numpy(), rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(x2.grad.numpy(), x1.grad.numpy(), rtol=TOL, atol=TOL)
+    pytest.importorskip("onnx")
+    from minitorch.graph.onnx import OnnxExportError, export
+
+    with pytest.raises(OnnxExportError, match="op 'unfold' has no ONNX counterpart"):
+        export(compile(roundtrip), x1.detach())
