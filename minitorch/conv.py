@@ -342,8 +342,8 @@ class _ConvNd(Module):
         # END ASSIGN4_5
 
     def forward(self, x: Tensor) -> Tensor:
-        bias = self.bias.value if self.bias is not None else None
-        return _conv(x, self.weight.value, bias, self.stride, self.padding, self.dilation, self.dims, 1)
+        # The attributes, not `.value`: while graph mode traces, they hold placeholder tensors.
+        return _conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.dims, 1)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

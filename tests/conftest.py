@@ -99,9 +99,15 @@ BACKEND_TASKS: dict[str, dict[str, str | None]] = {
 MODULE_2_TASKS = ("task2_1", "task2_2", "task2_5", "task2_6")
 
 
+UNGRADED = pytest.mark.ungraded  # a case that runs only given code: it counts for no task
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:  # pytest hook
     for item in items:
+        if item.get_closest_marker("ungraded") is not None:
+            item.own_markers = [mark for mark in item.own_markers if not mark.name.startswith("task")]
+            continue
         backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
         if backend not in ("fast", "cuda"):
             continue

@@ -26,7 +26,6 @@ from minitorch.graph.executor import Plan, interpret
 from minitorch.graph.ir import BINARY, UNARY, Graph, IRError, Node
 from minitorch.tensor_data import ShapeError, TensorData
 
-pytestmark = pytest.mark.task5_3
 
 TARGETS = ["simple", "fast", "cuda"]
 DTYPES = ["float64", "float32"]
@@ -162,6 +161,7 @@ def test_all_ops_program_uses_every_elementwise_op() -> None:
 # ## The generated source
 
 
+@pytest.mark.task5_3
 def test_source_is_the_readable_loop_students_see() -> None:
     """The example at the top of codegen.py, exactly: a golden text."""
     _, node = fused_graph(
@@ -184,6 +184,7 @@ def fused_28a2000a(out, in0, in1, in2):
     assert expected in codegen.__doc__.replace("\n    ", "\n")
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_source_has_one_loop_with_the_ops_in_order(target: str) -> None:
     _, node = fused_graph(ALL_OPS, [(4, 6), (4, 6), (1,), (1, 1)], (4, 6))
@@ -209,6 +210,7 @@ def test_source_has_one_loop_with_the_ops_in_order(target: str) -> None:
     assert header == f"# Fused ops ({len(ALL_OPS)}): " + " -> ".join(op for op, _ in ALL_OPS)
 
 
+@pytest.mark.task5_3
 def test_same_program_same_name_different_program_different_name() -> None:
     program = [("exp", ["in0"]), ("neg", ["t0"])]
     _, a = fused_graph(program, [(5,)], (5,))
@@ -252,6 +254,7 @@ def test_unknown_target_and_wrong_scalar_flags() -> None:
 # ## Running: each target agrees with the ops run one by one
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_op_in_one_kernel_matches_op_by_op(target: str, dtype: str) -> None:
@@ -259,6 +262,7 @@ def test_every_op_in_one_kernel_matches_op_by_op(target: str, dtype: str) -> Non
     check_matches_op_by_op(ALL_OPS, all_ops_inputs(shape, dtype), shape, target)
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", sorted(UNARY))
 @pytest.mark.parametrize("target", ["simple", "cuda"])  # fast: every op is in ALL_OPS (a compile each)
@@ -269,6 +273,7 @@ def test_each_unary_op_in_a_chain(target: str, op: str, dtype: str) -> None:
     check_matches_op_by_op(program, [data(x, dtype), data(y, dtype), data(np.array([0.75]), dtype)], (4, 6), target)
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", sorted(BINARY))
 @pytest.mark.parametrize("target", ["simple", "cuda"])
@@ -278,6 +283,7 @@ def test_each_binary_op_in_a_chain(target: str, op: str, dtype: str) -> None:
     check_matches_op_by_op(program, [data(x, dtype), data(y, dtype), data(np.array([0.5]), dtype)], (4, 6), target)
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("scalar_shape", [(), (1,), (1, 1)])
 def test_scalar_inputs_of_any_one_element_shape(scalar_shape: tuple[int, ...]) -> None:
     x, _ = comparison_pair((3, 5), seed=3)
@@ -286,6 +292,7 @@ def test_scalar_inputs_of_any_one_element_shape(scalar_shape: tuple[int, ...]) -
     check_matches_op_by_op(program, [data(x, "float64"), scalar], (3, 5), "simple")
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_output_computed_from_scalars_only_fills_every_element(target: str) -> None:
     """A program reading only one-element inputs still writes the whole output."""
@@ -294,6 +301,7 @@ def test_output_computed_from_scalars_only_fills_every_element(target: str) -> N
     np.testing.assert_array_equal(out.to_numpy(), np.full((2, 3), -3.0))
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_zero_dimensional_and_empty_outputs(target: str) -> None:
     program = [("exp", ["in0"]), ("mul", ["t0", "in1"])]
@@ -305,6 +313,7 @@ def test_zero_dimensional_and_empty_outputs(target: str) -> None:
     assert out.shape == (0, 3) and out.size == 0
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_non_contiguous_inputs_are_read_in_index_order(target: str) -> None:
     """A permuted view's storage is not in row-major order: the kernel must see a copy that is."""
@@ -329,6 +338,7 @@ def test_wrong_input_shape_is_a_clear_error() -> None:
 # ## Compiling once; running through the executor
 
 
+@pytest.mark.task5_3
 def test_each_program_compiles_once_per_backend() -> None:
     program = [("neg", ["in0"]), ("exp", ["t0"]), ("add", ["t1", "in1"])]
     _, node = fused_graph(program, [(2, 3), (1,)], (2, 3))
@@ -340,6 +350,7 @@ def test_each_program_compiles_once_per_backend() -> None:
     assert codegen._COMPILED[(source, "simple")] is compiled
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_plan_and_interpreter_run_fused_nodes(target: str) -> None:
     """The executor hands fused nodes to codegen: same numbers as the unfused graph."""
@@ -357,6 +368,7 @@ def test_plan_and_interpreter_run_fused_nodes(target: str) -> None:
 # ## The profiler sees generated kernels
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_profiler_records_one_fused_launch(target: str) -> None:
     graph, _ = fused_graph(ALL_OPS, [(4, 8), (4, 8), (1,), (1, 1)], (4, 8))
@@ -376,6 +388,7 @@ def test_profiler_records_one_fused_launch(target: str) -> None:
     assert [row.kernel for row in prof.key_averages()] == [f"fused_{len(ALL_OPS)}ops"]
 
 
+@pytest.mark.task5_3
 def test_recordings_see_fused_launches_and_silence_costs_nothing() -> None:
     _, node = fused_graph([("exp", ["in0"]), ("neg", ["t0"])], [(6,)], (6,))
     run = fused_kernel(node, get_backend("simple"))
@@ -394,6 +407,7 @@ def sigmoid_layer(x: minitorch.Tensor, w: minitorch.Tensor, b: minitorch.Tensor)
     return ((x * w + b).sigmoid() * 2.0).relu()
 
 
+@pytest.mark.task5_3
 @pytest.mark.parametrize("target", TARGETS)
 def test_compiled_function_with_fusion_matches_eager(target: str) -> None:
     from minitorch.graph.passes.dce import dead_code_elimination

@@ -94,7 +94,6 @@ def elementwise_count(graph: Graph) -> int:
 # ## Shape inference
 
 
-@pytest.mark.task5_2
 def test_infer_shapes_keeps_a_well_typed_graph() -> None:
     b = Builder()
     x, w = b.input("x"), b.input("w", (3, 2))
@@ -107,7 +106,6 @@ def test_infer_shapes_keeps_a_well_typed_graph() -> None:
     assert lines(inferred)[-3:-1] == ["%4:f64[2,1] = sum %3 dim=1", "%5:f64[2] = view %4 shape=(2)"]
 
 
-@pytest.mark.task5_2
 def test_infer_shapes_catches_a_wrong_recorded_shape_and_dtype() -> None:
     b = Builder()
     x, y = b.input("x"), b.input("y")
@@ -120,7 +118,6 @@ def test_infer_shapes_catches_a_wrong_recorded_shape_and_dtype() -> None:
         infer_shapes(graph)
 
 
-@pytest.mark.task5_2
 @pytest.mark.parametrize(
     "op, shape_of_y, attrs, error, message",
     [
@@ -148,7 +145,6 @@ def test_infer_shapes_names_the_node_and_op_of_a_mismatch(
         infer_shapes(graph)
 
 
-@pytest.mark.task5_2
 def test_infer_shapes_catches_bad_order_and_undefined_outputs() -> None:
     b = Builder()
     x = b.input("x")
@@ -165,7 +161,6 @@ def test_infer_shapes_catches_bad_order_and_undefined_outputs() -> None:
 # ## Constant folding
 
 
-@pytest.mark.task5_2
 def test_constant_folding_computes_const_only_nodes_keeping_their_ids() -> None:
     b = Builder()
     x = b.input("x")
@@ -193,7 +188,6 @@ def test_constant_folding_computes_const_only_nodes_keeping_their_ids() -> None:
     assert_same_values(graph, folded)
 
 
-@pytest.mark.task5_2
 def test_constant_folding_of_arrays_reductions_and_layout() -> None:
     b = Builder()
     x = b.input("x", (3, 2))
@@ -209,7 +203,6 @@ def test_constant_folding_of_arrays_reductions_and_layout() -> None:
     assert_same_values(graph, folded)
 
 
-@pytest.mark.task5_2
 def test_constant_folding_leaves_inputs_outputs_and_its_argument_alone() -> None:
     b = Builder()
     x = b.input("x")
@@ -264,7 +257,6 @@ RULE_CASES = [
 ]
 
 
-@pytest.mark.task5_2
 @pytest.mark.parametrize("name", RULE_CASES)
 def test_each_algebraic_rule(name: str) -> None:
     graph, expected = rule_case(name)
@@ -273,7 +265,6 @@ def test_each_algebraic_rule(name: str) -> None:
     assert_same_values(graph, simplified)
 
 
-@pytest.mark.task5_2
 def test_permute_of_permute_composes_the_orders() -> None:
     b = Builder()
     x = b.input("x", (2, 3, 4))
@@ -292,7 +283,6 @@ def test_permute_of_permute_composes_the_orders() -> None:
     assert_same_values(graph, simplified)
 
 
-@pytest.mark.task5_2
 def test_view_of_view_is_one_view() -> None:
     b = Builder()
     x = b.input("x", (2, 6))
@@ -303,7 +293,6 @@ def test_view_of_view_is_one_view() -> None:
     assert_same_values(graph, simplified)
 
 
-@pytest.mark.task5_2
 def test_rules_apply_in_one_pass_through_chains() -> None:
     b = Builder()
     x = b.input("x")
@@ -316,7 +305,6 @@ def test_rules_apply_in_one_pass_through_chains() -> None:
     assert_same_values(graph, simplified)
 
 
-@pytest.mark.task5_2
 def test_rules_that_would_change_shape_dtype_or_nan_are_skipped() -> None:
     b = Builder()
     x = b.input("x", (3,))
@@ -329,7 +317,6 @@ def test_rules_that_would_change_shape_dtype_or_nan_are_skipped() -> None:
     assert str(simplified) == str(graph)
 
 
-@pytest.mark.task5_2
 def test_outputs_keep_their_ids_and_never_alias_an_input() -> None:
     b = Builder()
     x = b.input("x")
@@ -355,7 +342,6 @@ def test_outputs_keep_their_ids_and_never_alias_an_input() -> None:
     assert_same_values(graph, simplified)
 
 
-@pytest.mark.task5_2
 def test_every_rule_is_a_documented_function() -> None:
     assert len(RULES) >= 9
     assert all(rule.__doc__ and "->" in rule.__doc__ for rule in RULES)
@@ -417,7 +403,6 @@ def test_cse_never_merges_inputs() -> None:
 # ## Dead-code elimination
 
 
-@pytest.mark.task5_2
 def test_dce_drops_unread_nodes_but_keeps_inputs() -> None:
     b = Builder()
     x = b.input("x")
@@ -690,7 +675,6 @@ PASSES = [
 ]
 
 
-@pytest.mark.task5_2
 @settings(max_examples=40, deadline=None)
 @given(random_graphs(), st.sampled_from(PASSES + [None]))
 def test_property_each_pass_and_the_pipeline_keep_values_ids_and_argument(
@@ -713,7 +697,6 @@ def test_property_each_pass_and_the_pipeline_keep_values_ids_and_argument(
 # ## The pipeline, and compiled functions against eager mode
 
 
-@pytest.mark.task5_2
 def test_pipeline_order() -> None:
     assert [p.__name__ for p in PIPELINE] == [p.__name__ for p in PASSES]
 

@@ -44,7 +44,6 @@ def permuted_datas(draw: st.DrawFn) -> PermutedCase:
 # ## Task 2.1: index <-> position
 
 
-@pytest.mark.task2_1
 @few_examples
 @given(shapes())
 def test_strides_from_shape_match_numpy(shape: tuple[int, ...]) -> None:
@@ -176,7 +175,6 @@ def test_view_of_contiguous_reshapes_and_of_non_contiguous_errors(
         assert str(permuted.shape) in str(info.value)
 
 
-@pytest.mark.task2_1
 def test_view_checks_size_and_infers_minus_one() -> None:
     data = TensorData(np.arange(12.0), (3, 4))
     assert data.view((2, -1, 3)).shape == (2, 2, 3)
@@ -187,7 +185,6 @@ def test_view_checks_size_and_infers_minus_one() -> None:
         data.view((-1, -1))
 
 
-@pytest.mark.task2_1
 def test_bad_indices_and_orders_are_clear_errors() -> None:
     data = TensorData(np.arange(6.0), (2, 3))
     with pytest.raises(IndexingError, match=r"out of range for shape \(2, 3\)"):

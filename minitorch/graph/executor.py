@@ -16,7 +16,7 @@ import numpy as np
 from .. import events
 from ..backends.base import TensorBackend
 from ..tensor_data import TensorData
-from .ir import BINARY, REDUCTIONS, UNARY, Graph, IRError, Node
+from .ir import BINARY, REDUCTIONS, UNARY, WINDOW, Graph, IRError, Node
 
 Kernel = Callable[..., TensorData]
 
@@ -49,7 +49,31 @@ def kernel_for(node: Node, backend: TensorBackend) -> Kernel:
         from .codegen import fused_kernel
 
         return fused_kernel(node, backend)
+    if op in WINDOW:
+        return window_kernel(node, backend)
     raise IRError(f"%{node.id}: the executor cannot run op {op!r}")
+
+
+def window_kernel(node: Node, backend: TensorBackend) -> Kernel:
+    """The backend's convolution, pooling, unfold or fold kernel, with the node's geometry
+    (the kernels eager mode runs). A conv with a bias input adds it per output channel."""
+    a = node.attrs
+    if node.op == "conv":
+
+        def conv(x: TensorData, w: TensorData, *bias: TensorData) -> TensorData:
+            out = backend.conv(x, w, a["stride"], a["padding"], a["dilation"])
+            if not bias:
+                return out
+            b = bias[0] if bias[0].is_contiguous() else backend.map("id", bias[0])
+            return backend.zip("add", out, b.view((b.size, *(1,) * (len(out.shape) - 2))))
+
+        return conv
+    if node.op in ("max_pool", "avg_pool"):
+        kind = node.op.removesuffix("_pool")
+        return lambda x: backend.pool(kind, x, a["kernel"], a["stride"], a["padding"])
+    if node.op == "unfold":
+        return lambda x: backend.unfold(x, a["kernel"], a["stride"], a["padding"], a["dilation"], a["fill"])
+    return lambda cols: backend.fold(cols, a["size"], a["kernel"], a["stride"], a["padding"], a["dilation"])
 
 
 def interpret(graph: Graph, feeds: dict[int, TensorData], backend: TensorBackend) -> dict[int, TensorData]:

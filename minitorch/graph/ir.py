@@ -5,6 +5,7 @@ of its result — plain data, like torch.fx's Graph or a JAX jaxpr:
 
     %3:f64[4,3] = mul %1 %2
     %4:f64[4,1] = sum %3 dim=1
+    %7:f64[2,4,6,6] = conv %5 %6 dilation=(1,1) padding=(1,1) stride=(1,1)
 
 Nodes are kept in topological order (every input appears before its user).
 """
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..backends.base import ConvGeometry
 from ..tensor_data import ShapeError, shape_broadcast
 
 # Op names. The elementwise ops and reductions are the op table's (minitorch/ops.py), read
@@ -29,7 +31,10 @@ BINARY = ops.BINARY
 ELEMENTWISE = ops.ELEMENTWISE
 REDUCTIONS = ops.LiveNames(lambda: set(ops.REDUCTIONS))
 LAYOUT = frozenset({"permute", "view"})
-OPS = ops.LiveNames(lambda: set(SOURCES | LAYOUT | ELEMENTWISE | REDUCTIONS) | {"matmul", "fused", "cast"})
+# Sliding-window ops (module 4), each a backend kernel: conv (x, weight[, bias]), max_pool and
+# avg_pool (x), and unfold/fold (im2col/col2im), which their backward rules are written in.
+WINDOW = frozenset({"conv", "max_pool", "avg_pool", "unfold", "fold"})
+OPS = ops.LiveNames(lambda: set(SOURCES | LAYOUT | ELEMENTWISE | REDUCTIONS | WINDOW) | {"matmul", "fused", "cast"})
 
 SHORT_DTYPE = {"float64": "f64", "float32": "f32"}
 
@@ -218,7 +223,37 @@ def infer_shape(node: Node, inputs: list[Node]) -> tuple[int, ...]:
         return (*shape_broadcast(a[:-2], b[:-2], "matmul (batch dims)"), a[-2], b[-1])
     if op == "fused":
         return node.shape
+    if op in WINDOW:
+        return window_shape(node, [n.shape for n in inputs])
     raise IRError(f"%{node.id}: unknown op {op!r}")
+
+
+def window_shape(node: Node, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """Shapes of the sliding-window ops, by PyTorch's rule per spatial dim (see ConvGeometry):
+    $n_{out} = \\lfloor (n + 2p - d(k-1) - 1) / s \\rfloor + 1$.
+
+        conv      x (N, C, *size), w (O, C, *k)[, bias (O,)]  ->  (N, O, *out)
+        max_pool, avg_pool   x (N, C, *size)                  ->  (N, C, *out)
+        unfold    x (N, C, *size)                             ->  (N, C*prod(k), prod(out))
+        fold      cols (N, C*prod(k), L)                      ->  (N, C, *size)
+    """
+    op, attrs, x = node.op, node.attrs, shapes[0]
+    if op == "fold":
+        geo = ConvGeometry(attrs["size"], attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"])
+        if len(x) != 3 or x[1] % geo.window or x[2] != geo.positions:
+            raise ShapeError(f"fold: columns of shape {x} do not fit kernel {geo.kernel} over {tuple(attrs['size'])}")
+        return (x[0], x[1] // geo.window, *attrs["size"])
+    if op == "conv":
+        w = shapes[1]
+        if len(w) != len(x) or w[1] != x[1] or (len(shapes) > 2 and tuple(shapes[2]) != (w[0],)):
+            raise ShapeError(f"conv: weight {w} (bias {shapes[2:]}) does not fit input {x}")
+        geo = ConvGeometry(x[2:], w[2:], attrs["stride"], attrs["padding"], attrs["dilation"])
+        return (x[0], w[0], *geo.out_size)
+    dilation = attrs.get("dilation", (1,) * len(attrs["kernel"]))
+    geo = ConvGeometry(x[2:], attrs["kernel"], attrs["stride"], attrs["padding"], dilation)
+    if op == "unfold":
+        return (x[0], x[1] * geo.window, geo.positions)
+    return (x[0], x[1], *geo.out_size)
 
 
 def reachable(graph: Graph, outputs: Sequence[int]) -> set[int]:

@@ -17,6 +17,11 @@ the ONNX node(s) computing the same values:
 | permute(order)          | Transpose(perm=order)                                     |
 | view(shape)             | Reshape (the shape is an initializer)                     |
 | matmul                  | MatMul (batched, batch dimensions broadcast)              |
+| conv (x, w[, bias])     | Conv: strides, pads (begin and end), dilations,           |
+|                         | kernel_shape; a bias added right after a conv is folded   |
+|                         | into it (`fold_conv_bias`)                                |
+| max_pool, avg_pool      | MaxPool, AveragePool (count_include_pad=1: the padding    |
+|                         | counts as zeros, as minitorch and PyTorch average)        |
 | fused(program)          | each step of the program, as above                        |
 
     model = export(minitorch.compile(mlp), x, path="mlp.onnx")   # or export(mlp, x)
@@ -109,8 +114,12 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
     `b.node(op_type, inputs, output, **attrs)` appends a node, `b.constant(array)` stores a
     constant, and `b.opset` says which spelling an op takes.
     Raises OnnxExportError for an op with no ONNX counterpart; its message names the op as
-    "op 'erf' has no ONNX counterpart" (the tests match that phrase).
+    "op 'erf' has no ONNX counterpart" (the tests match that phrase). (Convolution and
+    pooling, Module 4's ops, go to `emit_window`, which is given.)
     """
+    if op in ("conv", "max_pool", "avg_pool"):
+        emit_window(b, op, inputs, output, attrs)
+        return
     # BEGIN ASSIGN5_4
     if op in ops.PRIMITIVES:
         ops.primitive(op).emit_onnx(b, inputs, output, dtype)
@@ -133,6 +142,46 @@ def emit(b: OnnxBuilder, op: str, inputs: list[str], output: str, dtype: np.dtyp
     else:
         raise OnnxExportError(f"ONNX export: op {op!r} has no ONNX counterpart (see the table atop graph/onnx.py)")
     # END ASSIGN5_4
+
+
+def emit_window(b: OnnxBuilder, op: str, inputs: list[str], output: str, attrs: Mapping[str, Any]) -> None:
+    """Conv, MaxPool or AveragePool. ONNX pads list every spatial dim's start, then every end:
+    minitorch pads both ends alike, so (ph, pw) is [ph, pw, ph, pw]. `kernel` of a conv is its
+    weight's spatial shape (see `emit_node`)."""
+    geometry = {
+        "kernel_shape": list(attrs["kernel"]),
+        "strides": list(attrs["stride"]),
+        "pads": list(attrs["padding"]) * 2,
+    }
+    if op == "conv":
+        b.node("Conv", inputs, output, dilations=list(attrs["dilation"]), **geometry)
+    elif op == "max_pool":
+        b.node("MaxPool", inputs, output, **geometry)
+    else:
+        b.node("AveragePool", inputs, output, count_include_pad=1, **geometry)
+
+
+def fold_conv_bias(graph: Graph) -> Graph:
+    """A copy of `graph` where `add(conv(x, w), view(b, (O, 1, ..)))` is one `conv(x, w, b)`.
+
+    Tracing records a layer's bias as a broadcast add after the conv (eager mode adds it so);
+    ONNX's Conv takes the bias as its third input. The add keeps its id; the conv, read by
+    nothing else and not an output, is left dead (export writes live nodes only).
+    """
+    result = graph.copy()
+    by_id, users = result.by_id(), result.users()
+    for node in result.nodes:
+        if node.op != "add":
+            continue
+        for conv, bias in (node.inputs, node.inputs[::-1]):
+            c, v = by_id[conv], by_id[bias]
+            fits = c.op == "conv" and len(c.inputs) == 2 and users[conv] == [node.id] and conv not in result.outputs
+            if fits and v.op == "view" and v.shape == (c.shape[1], *(1,) * (len(c.shape) - 2)):
+                b = by_id[v.inputs[0]]
+                if b.shape == (c.shape[1],) and b.dtype == c.dtype == node.dtype:
+                    node.op, node.inputs, node.attrs = "conv", [*c.inputs, b.id], dict(c.attrs)
+                    break
+    return result
 
 
 # ## Fused nodes: a program of elementwise steps
@@ -185,6 +234,7 @@ def to_onnx(
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise OnnxExportError(f"opset {opset} is not supported: choose {MIN_OPSET}..{onnx.defs.onnx_opset_version()}")
     graph.check()
+    graph = fold_conv_bias(graph)
     b = OnnxBuilder(opset)
     names = value_names(graph, b)
     live = reachable(graph, graph.outputs)
@@ -237,7 +287,8 @@ def emit_node(
     if node.op == "fused":
         emit_program(b, node, inputs, value)
     else:
-        emit(b, node.op, inputs, value, np.dtype(node.dtype), node.attrs)
+        attrs = node.attrs | ({"kernel": by_id[node.inputs[1]].shape[2:]} if node.op == "conv" else {})
+        emit(b, node.op, inputs, value, np.dtype(node.dtype), attrs)
     return node.id not in graph.outputs
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..backends.base import TensorBackend
+from ..backends.base import Dims, TensorBackend
 from ..tensor import Tensor
 from ..tensor_data import ShapeError, TensorData, strides_from_shape
 from .ir import Graph, Node, infer_shape
@@ -146,6 +146,27 @@ class SymbolicBackend(TensorBackend):
     def matmul(self, a: TensorData, b: TensorData) -> TensorData:
         return self._emit("matmul", [a, b], np.result_type(a.dtype, b.dtype).name)
 
+    # Convolution and pooling: one IR node each, with its geometry as attributes (tuples of ints).
+
+    def conv(self, a: TensorData, weight: TensorData, stride: Dims, padding: Dims, dilation: Dims) -> TensorData:
+        dtype = np.result_type(a.dtype, weight.dtype).name
+        return self._emit("conv", [a, weight], dtype, **_dims(stride=stride, padding=padding, dilation=dilation))
+
+    def pool(self, kind: str, a: TensorData, kernel: Dims, stride: Dims, padding: Dims) -> TensorData:
+        return self._emit(f"{kind}_pool", [a], a.dtype.name, **_dims(kernel=kernel, stride=stride, padding=padding))
+
+    def unfold(
+        self, a: TensorData, kernel: Dims, stride: Dims, padding: Dims, dilation: Dims, fill: float = 0.0
+    ) -> TensorData:
+        geometry = _dims(kernel=kernel, stride=stride, padding=padding, dilation=dilation)
+        return self._emit("unfold", [a], a.dtype.name, fill=float(fill), **geometry)
+
+    def fold(
+        self, cols: TensorData, size: Dims, kernel: Dims, stride: Dims, padding: Dims, dilation: Dims
+    ) -> TensorData:
+        geometry = _dims(size=size, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
+        return self._emit("fold", [cols], cols.dtype.name, **geometry)
+
     def make_map(self, fn: Callable[[float], float], name: str | None = None) -> Any:
         raise TracingError(f"graph mode has no IR op for map({fn.__name__}); add it to the op table (minitorch/ops.py)")
 
@@ -181,6 +202,11 @@ class SymbolicBackend(TensorBackend):
 
     def __repr__(self) -> str:
         return f"SymbolicBackend(tracing for {self.real.name!r})"
+
+
+def _dims(**geometry: Dims) -> dict[str, tuple[int, ...]]:
+    """Geometry attributes as tuples of plain ints (hashable, printable, comparable)."""
+    return {key: tuple(int(v) for v in value) for key, value in geometry.items()}
 
 
 def digest(array: np.ndarray) -> tuple[Any, ...]:

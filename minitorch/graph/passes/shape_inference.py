@@ -4,7 +4,8 @@ The rule, per op (ir.infer_shape has the shapes):
 
     sources (input, param, const)   as recorded (a const's value must have that shape)
     unary, reductions, layout       dtype of the input
-    binary, matmul                  numpy's result_type of the two inputs' dtypes
+    binary, matmul, conv            numpy's result_type of the inputs' dtypes
+    pools, unfold, fold             dtype of the input
     fused                           as recorded (the fusion pass wrote the group's result)
 
 A node whose recorded shape or dtype differs from what its inputs give is an error naming the
@@ -19,7 +20,7 @@ import math
 import numpy as np
 
 from ...tensor_data import ShapeError
-from ..ir import BINARY, OPS, REDUCTIONS, SOURCES, Graph, IRError, Node, infer_shape
+from ..ir import BINARY, OPS, REDUCTIONS, SOURCES, WINDOW, Graph, IRError, Node, infer_shape
 
 
 def infer_shapes(graph: Graph) -> Graph:
@@ -61,8 +62,8 @@ def infer_type(node: Node, inputs: list[Node]) -> tuple[tuple[int, ...], str]:
         raise ShapeError(f"{where}: {error}") from None
     if node.op in SOURCES or node.op == "fused":
         dtype = node.dtype
-    elif node.op in BINARY or node.op == "matmul":
-        dtype = np.result_type(inputs[0].dtype, inputs[1].dtype).name
+    elif node.op in BINARY or node.op in ("matmul", "conv"):
+        dtype = np.result_type(*(n.dtype for n in inputs)).name
     elif node.op == "cast":
         dtype = node.attrs["to"]
     else:
@@ -70,13 +71,15 @@ def infer_type(node: Node, inputs: list[Node]) -> tuple[tuple[int, ...], str]:
     return shape, dtype
 
 
-ARITY = {"matmul": 2, "permute": 1, "view": 1} | {op: 1 for op in REDUCTIONS}
+ARITY = {"matmul": 2, "permute": 1, "view": 1} | {op: 1 for op in REDUCTIONS} | {op: 1 for op in WINDOW} | {"conv": 2}
 
 
 def check_arguments(node: Node, inputs: list[Node]) -> None:
     """The checks ir.infer_shape leaves out, so a bad graph fails with a message, not an IndexError."""
     where = f"%{node.id} = {node.op}"
     arity = 0 if node.op in SOURCES else 2 if node.op in BINARY else ARITY.get(node.op, 1)
+    if node.op == "conv" and len(inputs) in (2, 3):  # x, weight and an optional bias
+        arity = len(inputs)
     if node.op != "fused" and len(inputs) != arity:
         raise IRError(f"{where}: takes {arity} inputs, got {len(inputs)}")
     if node.op == "const":
