@@ -26,7 +26,6 @@ from minitorch.graph.executor import Plan, interpret
 from minitorch.graph.ir import BINARY, UNARY, Graph, IRError, Node
 from minitorch.tensor_data import ShapeError, TensorData
 
-
 TARGETS = ["simple", "fast", "cuda"]
 DTYPES = ["float64", "float32"]
 # float64: the same IEEE operations per element as op by op. float32: op by op rounds every

@@ -20,8 +20,6 @@ from minitorch.backends import TensorBackend
 from minitorch.backends.simple import SimpleKernels
 
 from .tensor_strategies import (
-
-UNGRADED = pytest.mark.ungraded  # a case that runs only given code: it counts for no task (conftest.py)
     BACKENDS,
     DTYPES,
     FORWARD_TOL,
@@ -39,6 +37,8 @@ UNGRADED = pytest.mark.ungraded  # a case that runs only given code: it counts f
     same_shape_pairs,
     tensor_cases,
 )
+
+UNGRADED = pytest.mark.ungraded  # a case that runs only given code: it counts for no task (conftest.py)
 
 Array = np.ndarray
 
