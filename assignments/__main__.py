@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "the student and do-nothing versions must score 0",
     )
     check.add_argument("--task", action="append", dest="tasks", metavar="ID", help="check only this task")
-    check.add_argument("--max-examples", type=int, default=5, metavar="N", help="Hypothesis examples per test")
+    check.add_argument("--max-examples", type=int, default=3, metavar="N", help="Hypothesis examples per test")
     check.set_defaults(command=_course_check)
     return parser
 

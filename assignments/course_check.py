@@ -103,7 +103,7 @@ def _some(items: list[str]) -> str:
     return ", ".join(items[:3]) + (f" ... ({len(items)} in all)" if len(items) > 3 else "")
 
 
-def probe(reference: Path = REPO_ROOT, max_examples: int = 5, timeout: float = 1800.0) -> TestMap:
+def probe(reference: Path = REPO_ROOT, max_examples: int = 3, timeout: float = 1800.0) -> TestMap:
     """Run every task test once on the probed reference; see the module doc, check 1."""
     task_list = load_task_list(reference)
     markers = {task.pytest_marker: task.id for task in task_list.tasks}
@@ -168,7 +168,7 @@ def _markers_of(tree: Path, env: dict[str, str], select: str, timeout: float) ->
 def leave_one_out(
     task_id: str,
     reference: Path = REPO_ROOT,
-    max_examples: int = 5,
+    max_examples: int = 3,
     test_map: TestMap | None = None,
     **options: object,
 ) -> LeaveOneOut:
@@ -195,7 +195,7 @@ def leave_one_out(
     return result
 
 
-def zero_scores(reference: Path = REPO_ROOT, max_examples: int = 5, **options: object) -> dict[str, float]:
+def zero_scores(reference: Path = REPO_ROOT, max_examples: int = 3, **options: object) -> dict[str, float]:
     """The scores of the student version and of a do-nothing version (both must be 0)."""
     scores = {}
     modes: dict[str, StubMode] = {"student version": "stub", "do-nothing version": "nothing"}
@@ -212,7 +212,7 @@ def zero_scores(reference: Path = REPO_ROOT, max_examples: int = 5, **options: o
 
 
 def course_check(
-    reference: Path = REPO_ROOT, tasks: Iterable[str] | None = None, max_examples: int = 5, **options: object
+    reference: Path = REPO_ROOT, tasks: Iterable[str] | None = None, max_examples: int = 3, **options: object
 ) -> list[LeaveOneOut]:
     """Probe, then leave each task out in turn (all tasks by default); print and return the findings."""
     test_map = probe(reference, max_examples)
