@@ -21,7 +21,7 @@ import numpy as np
 from . import backends
 from .autodiff import GraphValue, History, backpropagate, is_grad_enabled, new_id, no_grad
 from .backends.base import TensorBackend
-from .tensor_data import ShapeError, TensorData, resolve_dtype
+from .tensor_data import DTYPES, ShapeError, TensorData, get_default_dtype, resolve_dtype
 from .tensor_functions import (
     EQ,
     LT,
@@ -793,7 +793,10 @@ def tensor(
     backend: str | TensorBackend | None = None,
     dtype: Any = None,
 ) -> Tensor:
-    """A tensor from nested lists, a number, or a numpy array (copied)."""
+    """A tensor from nested lists, a number, or a numpy array (copied).
+
+    Without `dtype`, a float32/float64 numpy array (or tensor) keeps its dtype; Python numbers
+    and integer arrays get the default dtype (`get_default_dtype()`, float64 unless set)."""
     if isinstance(data, Tensor):
         data = data.numpy()
     try:
@@ -807,7 +810,8 @@ def tensor(
     if dtype is not None:
         array = array.astype(resolve_dtype(dtype))
     else:
-        array = array.astype(np.float32 if array.dtype == np.float32 else np.float64)
+        keep = isinstance(data, (np.ndarray, np.floating)) and array.dtype.name in DTYPES  # as PyTorch
+        array = array.astype(array.dtype if keep else get_default_dtype())
     out = Tensor(TensorData(np.ascontiguousarray(array).reshape(-1), array.shape), backend=backend)
     return out.requires_grad_(True) if requires_grad else out
 

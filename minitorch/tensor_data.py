@@ -44,6 +44,22 @@ def resolve_dtype(dtype: Any) -> np.dtype:
     return DTYPES[key]
 
 
+_default_dtype = DTYPES["float64"]
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of new floating-point tensors (float64 unless `set_default_dtype` changed it)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make `dtype` (float32 or float64) the dtype of tensors created from Python numbers,
+    of `zeros`/`ones`/`arange`/... and of new layers' parameters (PyTorch's `set_default_dtype`).
+    A numpy float array keeps its own dtype."""
+    global _default_dtype
+    _default_dtype = resolve_dtype(dtype)
+
+
 # ## Task 2.1 — indexing into strided storage
 
 
@@ -136,7 +152,7 @@ class TensorData:
             if self._storage.dtype not in _SUPPORTED:
                 self._storage = self._storage.astype(np.float64)
         else:
-            self._storage = np.asarray(storage, dtype=resolve_dtype(dtype or "float64")).reshape(-1)
+            self._storage = np.asarray(storage, dtype=resolve_dtype(dtype or get_default_dtype())).reshape(-1)
         self.shape: Shape = tuple(int(s) for s in shape)
         if any(s < 0 for s in self.shape):
             raise ShapeError(f"shape {self.shape} has a negative size")
