@@ -30,6 +30,7 @@ from .tensor_functions import (
     Clamp,
     Copy,
     Exp,
+    Expand,
     Indexing,
     Inv,
     IsClose,
@@ -71,21 +72,6 @@ class MaxMin(NamedTuple):
 
     values: Tensor
     indices: Tensor | None  # float tensor of positions along dim (None while tracing: no values yet)
-
-
-class Size(int):
-    """`x.size`: the element count as an int (older code), and callable as PyTorch's
-    `x.size()` (the shape) / `x.size(dim)` (one dim's length)."""
-
-    shape: tuple[int, ...]
-
-    def __new__(cls, count: int, shape: tuple[int, ...]) -> Size:
-        out = super().__new__(cls, count)
-        out.shape = shape
-        return out
-
-    def __call__(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
 
 
 class Tensor(GraphValue):
@@ -161,10 +147,19 @@ class Tensor(GraphValue):
     def shape(self) -> tuple[int, ...]:
         return self._tensor.shape
 
-    @property
-    def size(self) -> Size:
-        """`x.size()` is the shape, `x.size(d)` one dim (PyTorch); a plain `x.size` is the count."""
-        return Size(self._tensor.size, self.shape)
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (PyTorch's `x.size()`), or with `dim` that dim's length (negative counts
+        from the end). The element count is `numel()`."""
+        if dim is None:
+            return self.shape
+        if self.dims == 0:
+            raise IndexError(f"size: dimension specified as {dim} but the tensor has no dimensions")
+        return self.shape[self._check_dim(dim, "size")]
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Storage steps per dim (PyTorch's `x.stride()`), or one dim's with `dim`; 0 where
+        `expand` stretched a dim."""
+        return self._tensor.strides if dim is None else self._tensor.strides[self._check_dim(dim, "stride")]
 
     def numel(self) -> int:
         """Number of elements."""
@@ -193,8 +188,8 @@ class Tensor(GraphValue):
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if self.size != 1:
-            raise ValueError(f"item(): tensor of shape {self.shape} has {self.size} elements, not 1")
+        if self.numel() != 1:
+            raise ValueError(f"item(): tensor of shape {self.shape} has {self.numel()} elements, not 1")
         return float(self._tensor.storage[self._tensor.index((0,) * self.dims)])
 
     def tolist(self) -> Any:
@@ -282,9 +277,9 @@ class Tensor(GraphValue):
                 "has no history; create inputs with requires_grad=True"
             )
         if grad_output is None:
-            if self.size != 1:
+            if self.numel() != 1:
                 raise RuntimeError(
-                    f"backward() on a tensor of shape {self.shape} ({self.size} elements) needs "
+                    f"backward() on a tensor of shape {self.shape} ({self.numel()} elements) needs "
                     "grad_output of the same shape; only a single-element tensor (e.g. a loss) "
                     "gets 1.0 by default"
                 )
@@ -313,6 +308,12 @@ class Tensor(GraphValue):
 
     def _write(self, array: np.ndarray) -> None:
         """Store `array` into this tensor's elements and count one in-place write."""
+        if self._tensor.has_internal_overlap():
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to a single "
+                f"memory location (shape {self.shape}, strides {self._tensor.strides}, e.g. from expand). "
+                "Please clone() the tensor before performing the operation."
+            )
         # to_numpy() is a strided view of the storage, so this writes through any layout.
         np.copyto(self._tensor.to_numpy(), array, casting="same_kind")
         self._version_counter.value += 1
@@ -534,7 +535,7 @@ class Tensor(GraphValue):
         return dim % dims
 
     def _flat(self) -> Tensor:
-        return self.contiguous().view((self.size,))
+        return self.contiguous().view((self.numel(),))
 
     def sum(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Sum over `dim` (all elements when None, giving a 0-d tensor)."""
@@ -547,13 +548,13 @@ class Tensor(GraphValue):
 
     def mean(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Average over `dim` (all elements when None)."""
-        count = self.size if dim is None or self.dims == 0 else self.shape[self._check_dim(dim, "mean")]
+        count = self.numel() if dim is None or self.dims == 0 else self.shape[self._check_dim(dim, "mean")]
         return self.sum(dim, keepdim) / float(count)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """Largest value (all elements when `dim` is None: a 0-d tensor); with `dim`,
         `(values, indices)` along it as PyTorch. NaN wins; the gradient goes to the maxima."""
-        if self.size == 0 and (dim is None or self.shape[self._check_dim(dim, "max")] == 0):
+        if self.numel() == 0 and (dim is None or self.shape[self._check_dim(dim, "max")] == 0):
             raise RuntimeError(f"max(): cannot reduce an empty dimension of a tensor of shape {self.shape}")
         if dim is None or self.dims == 0:
             self._check_dim(0 if dim is None else dim, "max")
@@ -666,11 +667,13 @@ class Tensor(GraphValue):
         return self.transpose(0, 1) if self.dims == 2 else self
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
-        """Broadcast to `shape` (-1 keeps a dim); a copy here, with the gradient summed back."""
+        """Broadcast to `shape` (-1 keeps a dim) as a view: no copy, the stretched dims have
+        stride 0 (as PyTorch). The gradient is summed over them; writing into the view in place
+        raises, since several of its elements are one number in memory."""
         sizes = _sizes(shape)
         extra = len(sizes) - self.dims
-        target = tuple(self.shape[i - extra] if s == -1 else int(s) for i, s in enumerate(sizes))
-        return self + self.zeros(target)
+        target = tuple(self.shape[i - extra] if s == -1 and i >= extra else int(s) for i, s in enumerate(sizes))
+        return Expand.apply(self, shape=target)
 
     def repeat(self, *repeats: int | Sequence[int]) -> Tensor:
         """Tile the tensor `sizes[i]` times along dim i (PyTorch's `repeat`)."""
@@ -683,6 +686,10 @@ class Tensor(GraphValue):
     def contiguous(self) -> Tensor:
         """This tensor if already row-major, else a row-major copy."""
         return self if self._tensor.is_contiguous() else Copy.apply(self)
+
+    def clone(self) -> Tensor:
+        """A copy with its own (row-major) storage; the gradient flows back unchanged."""
+        return Copy.apply(self)
 
     def is_contiguous(self) -> bool:
         return self._tensor.is_contiguous()
@@ -741,8 +748,8 @@ class Tensor(GraphValue):
         return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.size != 1:
-            raise ValueError(f"truth value of a tensor with {self.size} elements is ambiguous; use .all()")
+        if self.numel() != 1:
+            raise ValueError(f"truth value of a tensor with {self.numel()} elements is ambiguous; use .all()")
         return bool(self.item())
 
     def __float__(self) -> builtins.float:
@@ -750,7 +757,7 @@ class Tensor(GraphValue):
 
     def __format__(self, spec: str) -> str:
         """`f"{loss:.3f}"` formats a one-element tensor's value (others: as repr)."""
-        if spec and self.size == 1:
+        if spec and self.numel() == 1:
             return format(self.item(), spec)
         return format(repr(self), spec)
 

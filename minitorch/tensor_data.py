@@ -256,6 +256,26 @@ class TensorData:
             )
         return TensorData._unchecked(self._storage, shape, strides_from_shape(shape))
 
+    def expand(self, shape: Sequence[int]) -> TensorData:
+        """Same storage seen as the larger `shape` (broadcasting, no copy): a size-1 dim, or a
+        new dim on the left, gets stride 0, so every index along it reads the same element."""
+        shape = tuple(int(s) for s in shape)
+        extra = len(shape) - self.dims
+        if extra < 0 or any(s < 0 for s in shape):
+            raise ShapeError(f"expand: cannot expand shape {self.shape} to {shape}")
+        strides = [0] * extra
+        for size, own, stride in zip(shape[extra:], self.shape, self.strides, strict=True):
+            if own != size and own != 1:
+                raise ShapeError(
+                    f"expand: cannot expand shape {self.shape} to {shape}: only size-1 dims stretch ({own} vs {size})"
+                )
+            strides.append(stride if own == size else 0)
+        return TensorData._unchecked(self._storage, shape, tuple(strides))
+
+    def has_internal_overlap(self) -> bool:
+        """True when two indices reach one storage position (a stride-0 dim of size > 1)."""
+        return any(stride == 0 and size > 1 for size, stride in zip(self.shape, self.strides))
+
     def to_numpy(self) -> np.ndarray:
         """A numpy array view with the same shape and strides (in elements -> bytes)."""
         itemsize = self._storage.itemsize

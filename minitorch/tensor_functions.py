@@ -337,6 +337,21 @@ class View(Function):
         return grad._new(grad._tensor.view(a_shape))
 
 
+class Expand(Function):
+    """Broadcast to a larger shape as a stride-0 view (no copy);  backward sums the gradient
+    over the stretched dims: $\\partial L/\\partial x_j = \\sum_{i \\mapsto j} \\partial L/\\partial y_i$"""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: tuple[int, ...]) -> Tensor:
+        ctx.save_for_backward(a.shape)
+        return a._new(a._tensor.expand(shape))
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (a_shape,) = ctx.saved_values
+        return grad_output.sum_to(a_shape)
+
+
 class Copy(Function):
     """A contiguous copy (`contiguous()`);  $f' = 1$"""
 
