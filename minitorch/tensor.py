@@ -32,6 +32,7 @@ from .tensor_functions import (
     Exp,
     Expand,
     Indexing,
+    Overwrite,
     Inv,
     IsClose,
     Log,
@@ -44,6 +45,7 @@ from .tensor_functions import (
     Sigmoid,
     Sum,
     View,
+    _is_basic,
     primitive_function,
     run_map,
 )
@@ -306,16 +308,21 @@ class Tensor(GraphValue):
         self._write(array)
         return self
 
-    def _write(self, array: np.ndarray) -> None:
-        """Store `array` into this tensor's elements and count one in-place write."""
-        if self._tensor.has_internal_overlap():
+    def _write(self, array: np.ndarray, key: Any = None) -> None:
+        """Store `array` into this tensor's elements (those `key` selects, if given) and count one
+        in-place write. Elements that share memory (a stride-0 dim from `expand`) refuse, as PyTorch."""
+        target = self._tensor.to_numpy()  # a strided view of the storage: writes go through any layout
+        part = target if key is None or not _is_basic(key) else target[key]
+        if any(stride == 0 and size > 1 for size, stride in zip(part.shape, part.strides)):
             raise RuntimeError(
                 "unsupported operation: more than one element of the written-to tensor refers to a single "
                 f"memory location (shape {self.shape}, strides {self._tensor.strides}, e.g. from expand). "
                 "Please clone() the tensor before performing the operation."
             )
-        # to_numpy() is a strided view of the storage, so this writes through any layout.
-        np.copyto(self._tensor.to_numpy(), array, casting="same_kind")
+        if key is None:
+            np.copyto(target, array, casting="same_kind")
+        else:
+            target[key] = array
         self._version_counter.value += 1
 
     def _check_inplace(self, op: str) -> None:
@@ -726,15 +733,15 @@ class Tensor(GraphValue):
         kept elements pass their gradient on; the written ones get none."""
         self._check_inplace("__setitem__")
         key = _index_key(key)
-        array = self.numpy()
-        array[key] = value.numpy() if isinstance(value, Tensor) else value
+        values = value.numpy() if isinstance(value, Tensor) else value
         if not (is_grad_enabled() and self.requires_grad):
-            self._write(array)
+            self._write(values, key)
             return
+        array = self.numpy()
+        array[key] = values
         keep = np.ones(self.shape, dtype=self.dtype)
         keep[key] = 0.0
-        written = np.where(keep == 0.0, array, 0.0)
-        self._inplace("__setitem__", lambda a: a * a._constant(keep) + a._constant(written))
+        self._inplace("__setitem__", lambda a: Overwrite.apply(a, values=array, keep=keep))
 
     def __len__(self) -> int:
         if self.dims == 0:

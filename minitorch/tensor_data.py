@@ -272,10 +272,6 @@ class TensorData:
             strides.append(stride if own == size else 0)
         return TensorData._unchecked(self._storage, shape, tuple(strides))
 
-    def has_internal_overlap(self) -> bool:
-        """True when two indices reach one storage position (a stride-0 dim of size > 1)."""
-        return any(stride == 0 and size > 1 for size, stride in zip(self.shape, self.strides))
-
     def to_numpy(self) -> np.ndarray:
         """A numpy array view with the same shape and strides (in elements -> bytes)."""
         itemsize = self._storage.itemsize

@@ -504,6 +504,23 @@ class Indexing(Function):
         return grad_output._constant(grad)
 
 
+class Overwrite(Function):
+    """$f(x) = $ `values` where `keep` is 0, $x$ elsewhere (what `x[key] = v` leaves);  $f' = $ keep.
+
+    `values` already holds the kept elements of $x$; nothing of $x$ is saved (only the mask), so
+    writing the result into $x$'s own storage leaves backward valid."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, values: np.ndarray, keep: np.ndarray) -> Tensor:
+        ctx.save_for_backward(keep)
+        return a._constant(values)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (keep,) = ctx.saved_values
+        return grad_output * grad_output._constant(keep)
+
+
 def _is_basic(key: tuple[Any, ...]) -> bool:
     """Only ints, slices, `...` and `None`: numpy (and we) can answer with a view."""
     return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in key)

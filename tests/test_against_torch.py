@@ -25,6 +25,15 @@ TOL = 1e-10
 RANGES = {"any": (-2.0, 2.0), "pos": (0.2, 2.0), "prob": (0.05, 0.95)}
 
 
+@pytest.fixture(autouse=True)
+def torch_in_float64():
+    """Creation functions in float64 on both sides (minitorch's default; torch's is float32)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
 def inputs(shapes: list[tuple[int, ...]], kind: str, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     low, high = RANGES[kind]
@@ -197,8 +206,10 @@ def test_expand_shares_storage_and_refuses_in_place_writes(backend: str) -> None
         with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
             e.add_(1.0)
         with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
-            e[0, 0] = 1.0
-        assert e.clone().add_(1.0).tolist() == [[8.0, 8.0, 8.0], [3.0, 3.0, 3.0]]
+            e[0] = 1.0  # a row of the view is one element three times
+        e[1, 2] = 3.0  # one element: allowed, and it is x[1, 0]
+        assert x.tolist() == [[7.0], [3.0]]
+        assert e.clone().add_(1.0).tolist() == [[8.0, 8.0, 8.0], [4.0, 4.0, 4.0]]
 
 
 def test_size_is_a_method() -> None:
