@@ -288,7 +288,9 @@ im2col = unfold
 
 
 def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], backend: Any, dtype: Any) -> Parameter:
-    return Parameter(tensor(rng.uniform(-bound, bound, size=shape), backend=backend, dtype=dtype or get_default_dtype()))
+    return Parameter(
+        tensor(rng.uniform(-bound, bound, size=shape), backend=backend, dtype=dtype or get_default_dtype())
+    )
 
 
 class _ConvNd(Module):

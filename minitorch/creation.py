@@ -55,7 +55,9 @@ def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 
 def _make(values: np.ndarray, requires_grad: bool, backend: Backend, dtype: Any) -> Tensor:
-    return tensor(values, requires_grad=requires_grad, backend=backend, dtype=resolve_dtype(dtype or get_default_dtype()))
+    return tensor(
+        values, requires_grad=requires_grad, backend=backend, dtype=resolve_dtype(dtype or get_default_dtype())
+    )
 
 
 def full(

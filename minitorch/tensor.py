@@ -32,7 +32,6 @@ from .tensor_functions import (
     Exp,
     Expand,
     Indexing,
-    Overwrite,
     Inv,
     IsClose,
     Log,
@@ -40,6 +39,7 @@ from .tensor_functions import (
     Max,
     Mul,
     Neg,
+    Overwrite,
     Permute,
     ReLU,
     Sigmoid,
@@ -308,7 +308,7 @@ class Tensor(GraphValue):
         self._write(array)
         return self
 
-    def _write(self, array: np.ndarray, key: Any = None) -> None:
+    def _write(self, array: np.ndarray | builtins.float, key: Any = None) -> None:
         """Store `array` into this tensor's elements (those `key` selects, if given) and count one
         in-place write. Elements that share memory (a stride-0 dim from `expand`) refuse, as PyTorch."""
         target = self._tensor.to_numpy()  # a strided view of the storage: writes go through any layout

@@ -220,3 +220,16 @@ def test_size_is_a_method() -> None:
             x.size(2)
         with pytest.raises(IndexError):
             lib.tensor(1.0).size(0)
+
+
+def test_expand_compiles_to_the_same_values_and_gradient() -> None:
+    """Graph mode has no views: a traced expand is a broadcast add of zeros, with the eager result."""
+    weights = minitorch.tensor(np.arange(12.0).reshape(3, 4))
+    compiled = minitorch.compile(lambda x: (x.expand(3, 4) * weights).sum())
+    results = []
+    for fn in (compiled, lambda x: (x.expand(3, 4) * weights).sum()):
+        x = minitorch.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+        y = fn(x)
+        y.backward()
+        results.append((y.item(), x.grad.tolist()))
+    assert results[0] == results[1] == (164.0, [[6.0], [22.0], [38.0]])
