@@ -730,18 +730,19 @@ class Tensor(GraphValue):
 
     def __setitem__(self, key: Any, value: TensorLike) -> None:
         """`x[key] = value` in place (broadcast to the selected elements). In a graph the
-        kept elements pass their gradient on; the written ones get none."""
+        kept elements pass their gradient on, the written ones send theirs to `value`."""
         self._check_inplace("__setitem__")
         key = _index_key(key)
         values = value.numpy() if isinstance(value, Tensor) else value
-        if not (is_grad_enabled() and self.requires_grad):
+        source = value if isinstance(value, Tensor) else self._constant(np.asarray(values))
+        if not (is_grad_enabled() and (self.requires_grad or source.requires_grad)):
             self._write(values, key)
             return
         array = self.numpy()
         array[key] = values
         keep = np.ones(self.shape, dtype=self.dtype)
         keep[key] = 0.0
-        self._inplace("__setitem__", lambda a: Overwrite.apply(a, values=array, keep=keep))
+        self._inplace("__setitem__", lambda a, v: Overwrite.apply(a, v, key=key, values=array, keep=keep), source)
 
     def __len__(self) -> int:
         if self.dims == 0:

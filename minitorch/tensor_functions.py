@@ -505,20 +505,23 @@ class Indexing(Function):
 
 
 class Overwrite(Function):
-    """$f(x) = $ `values` where `keep` is 0, $x$ elsewhere (what `x[key] = v` leaves);  $f' = $ keep.
+    """$f(x, v) = $ `values`: $v$ where `keep` is 0, $x$ elsewhere (what `x[key] = v` leaves);
+    $f'_x = $ keep, and $v$ gets the gradient of the elements it was written to (summed where
+    it was broadcast).
 
-    `values` already holds the kept elements of $x$; nothing of $x$ is saved (only the mask), so
+    `values` already holds the result; nothing of $x$ is saved (only the key and mask), so
     writing the result into $x$'s own storage leaves backward valid."""
 
     @staticmethod
-    def forward(ctx: Context, a: Tensor, values: np.ndarray, keep: np.ndarray) -> Tensor:
-        ctx.save_for_backward(keep)
+    def forward(ctx: Context, a: Tensor, v: Tensor, key: Any, values: np.ndarray, keep: np.ndarray) -> Tensor:
+        ctx.save_for_backward(key, keep)
         return a._constant(values)
 
     @staticmethod
-    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
-        (keep,) = ctx.saved_values
-        return grad_output * grad_output._constant(keep)
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        key, keep = ctx.saved_values
+        written = np.asarray(grad_output.numpy()[key])
+        return grad_output * grad_output._constant(keep), grad_output._constant(written)
 
 
 def _is_basic(key: tuple[Any, ...]) -> bool:

@@ -134,6 +134,9 @@ CASES: dict[str, tuple[Callable[..., Any], list[tuple[int, ...]], str]] = {
     "setitem_int": (lambda lib, x: setitem(x, (0, 1), 5.0), [A], "any"),
     "setitem_slice": (lambda lib, x: setitem(x, (slice(None), slice(1, None, 2)), 0.0), [A], "any"),
     "setitem_mask": (lambda lib, x: setitem(x, x < 0, 0.0), [A], "any"),
+    "setitem_tensor": (lambda lib, x, v: setitem(x, (slice(None), 1), v[0] * 2.0), [A, (1, 3)], "any"),
+    "setitem_broadcast": (lambda lib, x, v: setitem(x, x > 0, v[0, 0]), [A, (2, 2)], "any"),
+    "setitem_into_constant": (lambda lib, x: setitem(lib.zeros(3, 4), 1, x * 3.0), [(4,)], "any"),
     # shapes
     "size": (lambda lib, x: (x.size(), x.size(0), x.size(-1), x.numel(), x.dim(), x.ndim), [B], "any"),
     "unsqueeze": (lambda lib, x: x.unsqueeze(1).unsqueeze(-1), [A], "any"),
