@@ -6,7 +6,7 @@ Layers, bottom up (each imports only those below it): operators -> autodiff (the
 
 import numpy as np
 
-from . import conv, data, datasets, nn, operators, optim
+from . import conv, data, datasets, nn, operators, optim, utils
 from .autodiff import (
     Context,
     GraphFreedError,
@@ -40,6 +40,7 @@ from .functions import (
     argmax,
     cat,
     clamp,
+    cos,
     exp,
     log,
     matmul,
@@ -48,6 +49,7 @@ from .functions import (
     pow,
     relu,
     sigmoid,
+    sin,
     sqrt,
     stack,
     sum,
@@ -61,7 +63,7 @@ from .scalar import Scalar, derivative_check
 from .scalar_functions import ScalarFunction
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor, from_numpy, tensor
-from .tensor_data import IndexingError, ShapeError, TensorData
+from .tensor_data import IndexingError, ShapeError, TensorData, get_default_dtype, set_default_dtype
 from .tensor_functions import Function
 
 __version__ = "0.1.0"
@@ -84,6 +86,7 @@ __all__ = [
     "argmax",
     "cat",
     "clamp",
+    "cos",
     "exp",
     "log",
     "matmul",
@@ -92,6 +95,7 @@ __all__ = [
     "pow",
     "relu",
     "sigmoid",
+    "sin",
     "sqrt",
     "stack",
     "sum",
@@ -99,6 +103,8 @@ __all__ = [
     "where",
     "float32",
     "float64",
+    "get_default_dtype",
+    "set_default_dtype",
     "DATASETS",
     "CheckpointError",
     "Context",
@@ -138,6 +144,7 @@ __all__ = [
     "save",
     "set_default_backend",
     "tensor",
+    "utils",
     "topological_sort",
     "zeros",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 from .autodiff import Context
 from .module import Module, Parameter
 from .tensor import Tensor, tensor
-from .tensor_data import ShapeError
+from .tensor_data import ShapeError, get_default_dtype
 from .tensor_functions import Function, run_zip
 
 IntOrTuple = int | tuple[int, ...]
@@ -300,7 +300,9 @@ im2col = unfold
 
 
 def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], backend: Any, dtype: Any) -> Parameter:
-    return Parameter(tensor(rng.uniform(-bound, bound, size=shape), backend=backend, dtype=dtype or "float64"))
+    return Parameter(
+        tensor(rng.uniform(-bound, bound, size=shape), backend=backend, dtype=dtype or get_default_dtype())
+    )
 
 
 class _ConvNd(Module):

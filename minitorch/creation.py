@@ -16,7 +16,7 @@ import numpy as np
 
 from .backends.base import TensorBackend
 from .tensor import Tensor, tensor
-from .tensor_data import resolve_dtype
+from .tensor_data import get_default_dtype, resolve_dtype
 
 Backend = str | TensorBackend | None
 _generator = np.random.default_rng()
@@ -55,7 +55,9 @@ def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 
 def _make(values: np.ndarray, requires_grad: bool, backend: Backend, dtype: Any) -> Tensor:
-    return tensor(values, requires_grad=requires_grad, backend=backend, dtype=resolve_dtype(dtype or "float64"))
+    return tensor(
+        values, requires_grad=requires_grad, backend=backend, dtype=resolve_dtype(dtype or get_default_dtype())
+    )
 
 
 def full(

@@ -25,7 +25,7 @@ import numpy as np
 from .backends.base import TensorBackend
 from .datasets import DATASETS
 from .tensor import Tensor, tensor
-from .tensor_data import resolve_dtype
+from .tensor_data import get_default_dtype, resolve_dtype
 
 ArrayLike = np.ndarray | Tensor
 
@@ -99,7 +99,7 @@ class DataLoader:
         return full + (1 if rest and not self.drop_last else 0)
 
     def _to_tensor(self, values: np.ndarray) -> Tensor:
-        dtype = self.dtype or ("float32" if values.dtype == np.float32 else "float64")
+        dtype = self.dtype or (values.dtype if values.dtype.name in ("float32", "float64") else get_default_dtype())
         return tensor(values, backend=self.backend, dtype=resolve_dtype(dtype))
 
     def collate(self, items: list[Any]) -> Any:

@@ -45,6 +45,14 @@ def sqrt(input: Tensor) -> Tensor:
     return input.sqrt()
 
 
+def sin(input: Tensor) -> Tensor:
+    return input.sin()
+
+
+def cos(input: Tensor) -> Tensor:
+    return input.cos()
+
+
 def abs(input: Tensor) -> Tensor:  # (torch.abs)
     return input.abs()
 

@@ -21,7 +21,7 @@ import numpy as np
 from . import backends
 from .autodiff import GraphValue, History, backpropagate, is_grad_enabled, new_id, no_grad
 from .backends.base import TensorBackend
-from .tensor_data import ShapeError, TensorData, resolve_dtype
+from .tensor_data import DTYPES, ShapeError, TensorData, get_default_dtype, resolve_dtype
 from .tensor_functions import (
     EQ,
     LT,
@@ -30,6 +30,7 @@ from .tensor_functions import (
     Clamp,
     Copy,
     Exp,
+    Expand,
     Indexing,
     Inv,
     IsClose,
@@ -38,11 +39,13 @@ from .tensor_functions import (
     Max,
     Mul,
     Neg,
+    Overwrite,
     Permute,
     ReLU,
     Sigmoid,
     Sum,
     View,
+    _is_basic,
     primitive_function,
     run_map,
 )
@@ -71,21 +74,6 @@ class MaxMin(NamedTuple):
 
     values: Tensor
     indices: Tensor | None  # float tensor of positions along dim (None while tracing: no values yet)
-
-
-class Size(int):
-    """`x.size`: the element count as an int (older code), and callable as PyTorch's
-    `x.size()` (the shape) / `x.size(dim)` (one dim's length)."""
-
-    shape: tuple[int, ...]
-
-    def __new__(cls, count: int, shape: tuple[int, ...]) -> Size:
-        out = super().__new__(cls, count)
-        out.shape = shape
-        return out
-
-    def __call__(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
 
 
 class Tensor(GraphValue):
@@ -161,10 +149,19 @@ class Tensor(GraphValue):
     def shape(self) -> tuple[int, ...]:
         return self._tensor.shape
 
-    @property
-    def size(self) -> Size:
-        """`x.size()` is the shape, `x.size(d)` one dim (PyTorch); a plain `x.size` is the count."""
-        return Size(self._tensor.size, self.shape)
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (PyTorch's `x.size()`), or with `dim` that dim's length (negative counts
+        from the end). The element count is `numel()`."""
+        if dim is None:
+            return self.shape
+        if self.dims == 0:
+            raise IndexError(f"size: dimension specified as {dim} but the tensor has no dimensions")
+        return self.shape[self._check_dim(dim, "size")]
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Storage steps per dim (PyTorch's `x.stride()`), or one dim's with `dim`; 0 where
+        `expand` stretched a dim."""
+        return self._tensor.strides if dim is None else self._tensor.strides[self._check_dim(dim, "stride")]
 
     def numel(self) -> int:
         """Number of elements."""
@@ -193,8 +190,8 @@ class Tensor(GraphValue):
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if self.size != 1:
-            raise ValueError(f"item(): tensor of shape {self.shape} has {self.size} elements, not 1")
+        if self.numel() != 1:
+            raise ValueError(f"item(): tensor of shape {self.shape} has {self.numel()} elements, not 1")
         return float(self._tensor.storage[self._tensor.index((0,) * self.dims)])
 
     def tolist(self) -> Any:
@@ -282,9 +279,9 @@ class Tensor(GraphValue):
                 "has no history; create inputs with requires_grad=True"
             )
         if grad_output is None:
-            if self.size != 1:
+            if self.numel() != 1:
                 raise RuntimeError(
-                    f"backward() on a tensor of shape {self.shape} ({self.size} elements) needs "
+                    f"backward() on a tensor of shape {self.shape} ({self.numel()} elements) needs "
                     "grad_output of the same shape; only a single-element tensor (e.g. a loss) "
                     "gets 1.0 by default"
                 )
@@ -311,10 +308,21 @@ class Tensor(GraphValue):
         self._write(array)
         return self
 
-    def _write(self, array: np.ndarray) -> None:
-        """Store `array` into this tensor's elements and count one in-place write."""
-        # to_numpy() is a strided view of the storage, so this writes through any layout.
-        np.copyto(self._tensor.to_numpy(), array, casting="same_kind")
+    def _write(self, array: np.ndarray | builtins.float, key: Any = None) -> None:
+        """Store `array` into this tensor's elements (those `key` selects, if given) and count one
+        in-place write. Elements that share memory (a stride-0 dim from `expand`) refuse, as PyTorch."""
+        target = self._tensor.to_numpy()  # a strided view of the storage: writes go through any layout
+        part = target if key is None or not _is_basic(key) else target[key]
+        if any(stride == 0 and size > 1 for size, stride in zip(part.shape, part.strides)):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to a single "
+                f"memory location (shape {self.shape}, strides {self._tensor.strides}, e.g. from expand). "
+                "Please clone() the tensor before performing the operation."
+            )
+        if key is None:
+            np.copyto(target, array, casting="same_kind")
+        else:
+            target[key] = array
         self._version_counter.value += 1
 
     def _check_inplace(self, op: str) -> None:
@@ -534,7 +542,7 @@ class Tensor(GraphValue):
         return dim % dims
 
     def _flat(self) -> Tensor:
-        return self.contiguous().view((self.size,))
+        return self.contiguous().view((self.numel(),))
 
     def sum(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Sum over `dim` (all elements when None, giving a 0-d tensor)."""
@@ -547,13 +555,13 @@ class Tensor(GraphValue):
 
     def mean(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Average over `dim` (all elements when None)."""
-        count = self.size if dim is None or self.dims == 0 else self.shape[self._check_dim(dim, "mean")]
+        count = self.numel() if dim is None or self.dims == 0 else self.shape[self._check_dim(dim, "mean")]
         return self.sum(dim, keepdim) / float(count)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """Largest value (all elements when `dim` is None: a 0-d tensor); with `dim`,
         `(values, indices)` along it as PyTorch. NaN wins; the gradient goes to the maxima."""
-        if self.size == 0 and (dim is None or self.shape[self._check_dim(dim, "max")] == 0):
+        if self.numel() == 0 and (dim is None or self.shape[self._check_dim(dim, "max")] == 0):
             raise RuntimeError(f"max(): cannot reduce an empty dimension of a tensor of shape {self.shape}")
         if dim is None or self.dims == 0:
             self._check_dim(0 if dim is None else dim, "max")
@@ -666,11 +674,13 @@ class Tensor(GraphValue):
         return self.transpose(0, 1) if self.dims == 2 else self
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
-        """Broadcast to `shape` (-1 keeps a dim); a copy here, with the gradient summed back."""
+        """Broadcast to `shape` (-1 keeps a dim) as a view: no copy, the stretched dims have
+        stride 0 (as PyTorch). The gradient is summed over them; writing into the view in place
+        raises, since several of its elements are one number in memory."""
         sizes = _sizes(shape)
         extra = len(sizes) - self.dims
-        target = tuple(self.shape[i - extra] if s == -1 else int(s) for i, s in enumerate(sizes))
-        return self + self.zeros(target)
+        target = tuple(self.shape[i - extra] if s == -1 and i >= extra else int(s) for i, s in enumerate(sizes))
+        return Expand.apply(self, shape=target)
 
     def repeat(self, *repeats: int | Sequence[int]) -> Tensor:
         """Tile the tensor `sizes[i]` times along dim i (PyTorch's `repeat`)."""
@@ -683,6 +693,10 @@ class Tensor(GraphValue):
     def contiguous(self) -> Tensor:
         """This tensor if already row-major, else a row-major copy."""
         return self if self._tensor.is_contiguous() else Copy.apply(self)
+
+    def clone(self) -> Tensor:
+        """A copy with its own (row-major) storage; the gradient flows back unchanged."""
+        return Copy.apply(self)
 
     def is_contiguous(self) -> bool:
         return self._tensor.is_contiguous()
@@ -716,18 +730,19 @@ class Tensor(GraphValue):
 
     def __setitem__(self, key: Any, value: TensorLike) -> None:
         """`x[key] = value` in place (broadcast to the selected elements). In a graph the
-        kept elements pass their gradient on; the written ones get none."""
+        kept elements pass their gradient on, the written ones send theirs to `value`."""
         self._check_inplace("__setitem__")
         key = _index_key(key)
-        array = self.numpy()
-        array[key] = value.numpy() if isinstance(value, Tensor) else value
-        if not (is_grad_enabled() and self.requires_grad):
-            self._write(array)
+        values = value.numpy() if isinstance(value, Tensor) else value
+        source = value if isinstance(value, Tensor) else self._constant(np.asarray(values))
+        if not (is_grad_enabled() and (self.requires_grad or source.requires_grad)):
+            self._write(values, key)
             return
+        array = self.numpy()
+        array[key] = values
         keep = np.ones(self.shape, dtype=self.dtype)
         keep[key] = 0.0
-        written = np.where(keep == 0.0, array, 0.0)
-        self._inplace("__setitem__", lambda a: a * a._constant(keep) + a._constant(written))
+        self._inplace("__setitem__", lambda a, v: Overwrite.apply(a, v, key=key, values=array, keep=keep), source)
 
     def __len__(self) -> int:
         if self.dims == 0:
@@ -741,8 +756,8 @@ class Tensor(GraphValue):
         return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.size != 1:
-            raise ValueError(f"truth value of a tensor with {self.size} elements is ambiguous; use .all()")
+        if self.numel() != 1:
+            raise ValueError(f"truth value of a tensor with {self.numel()} elements is ambiguous; use .all()")
         return bool(self.item())
 
     def __float__(self) -> builtins.float:
@@ -750,7 +765,7 @@ class Tensor(GraphValue):
 
     def __format__(self, spec: str) -> str:
         """`f"{loss:.3f}"` formats a one-element tensor's value (others: as repr)."""
-        if spec and self.size == 1:
+        if spec and self.numel() == 1:
             return format(self.item(), spec)
         return format(repr(self), spec)
 
@@ -793,7 +808,10 @@ def tensor(
     backend: str | TensorBackend | None = None,
     dtype: Any = None,
 ) -> Tensor:
-    """A tensor from nested lists, a number, or a numpy array (copied)."""
+    """A tensor from nested lists, a number, or a numpy array (copied).
+
+    Without `dtype`, a float32/float64 numpy array (or tensor) keeps its dtype; Python numbers
+    and integer arrays get the default dtype (`get_default_dtype()`, float64 unless set)."""
     if isinstance(data, Tensor):
         data = data.numpy()
     try:
@@ -807,7 +825,8 @@ def tensor(
     if dtype is not None:
         array = array.astype(resolve_dtype(dtype))
     else:
-        array = array.astype(np.float32 if array.dtype == np.float32 else np.float64)
+        keep = isinstance(data, (np.ndarray, np.floating)) and array.dtype.name in DTYPES  # as PyTorch
+        array = array.astype(array.dtype if keep else get_default_dtype())
     out = Tensor(TensorData(np.ascontiguousarray(array).reshape(-1), array.shape), backend=backend)
     return out.requires_grad_(True) if requires_grad else out
 

@@ -44,6 +44,22 @@ def resolve_dtype(dtype: Any) -> np.dtype:
     return DTYPES[key]
 
 
+_default_dtype = DTYPES["float64"]
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of new floating-point tensors (float64 unless `set_default_dtype` changed it)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make `dtype` (float32 or float64) the dtype of tensors created from Python numbers,
+    of `zeros`/`ones`/`arange`/... and of new layers' parameters (PyTorch's `set_default_dtype`).
+    A numpy float array keeps its own dtype."""
+    global _default_dtype
+    _default_dtype = resolve_dtype(dtype)
+
+
 # ## Task 2.1 — indexing into strided storage
 
 
@@ -150,7 +166,7 @@ class TensorData:
             if self._storage.dtype not in _SUPPORTED:
                 self._storage = self._storage.astype(np.float64)
         else:
-            self._storage = np.asarray(storage, dtype=resolve_dtype(dtype or "float64")).reshape(-1)
+            self._storage = np.asarray(storage, dtype=resolve_dtype(dtype or get_default_dtype())).reshape(-1)
         self.shape: Shape = tuple(int(s) for s in shape)
         if any(s < 0 for s in self.shape):
             raise ShapeError(f"shape {self.shape} has a negative size")
@@ -259,6 +275,22 @@ class TensorData:
                 "call .contiguous() first"
             )
         return TensorData._unchecked(self._storage, shape, strides_from_shape(shape))
+
+    def expand(self, shape: Sequence[int]) -> TensorData:
+        """Same storage seen as the larger `shape` (broadcasting, no copy): a size-1 dim, or a
+        new dim on the left, gets stride 0, so every index along it reads the same element."""
+        shape = tuple(int(s) for s in shape)
+        extra = len(shape) - self.dims
+        if extra < 0 or any(s < 0 for s in shape):
+            raise ShapeError(f"expand: cannot expand shape {self.shape} to {shape}")
+        strides = [0] * extra
+        for size, own, stride in zip(shape[extra:], self.shape, self.strides, strict=True):
+            if own != size and own != 1:
+                raise ShapeError(
+                    f"expand: cannot expand shape {self.shape} to {shape}: only size-1 dims stretch ({own} vs {size})"
+                )
+            strides.append(stride if own == size else 0)
+        return TensorData._unchecked(self._storage, shape, tuple(strides))
 
     def to_numpy(self) -> np.ndarray:
         """A numpy array view with the same shape and strides (in elements -> bytes)."""

@@ -362,6 +362,21 @@ class View(Function):
         return grad._new(grad._tensor.view(a_shape))
 
 
+class Expand(Function):
+    """Broadcast to a larger shape as a stride-0 view (no copy);  backward sums the gradient
+    over the stretched dims: $\\partial L/\\partial x_j = \\sum_{i \\mapsto j} \\partial L/\\partial y_i$"""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: tuple[int, ...]) -> Tensor:
+        ctx.save_for_backward(a.shape)
+        return a._new(a._tensor.expand(shape))
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> Tensor:
+        (a_shape,) = ctx.saved_values
+        return grad_output.sum_to(a_shape)
+
+
 class Copy(Function):
     """A contiguous copy (`contiguous()`);  $f' = 1$"""
 
@@ -516,6 +531,26 @@ class Indexing(Function):
         grad = np.zeros(shape, dtype=grad_output.dtype)
         np.add.at(grad, key, grad_output.numpy())
         return grad_output._constant(grad)
+
+
+class Overwrite(Function):
+    """$f(x, v) = $ `values`: $v$ where `keep` is 0, $x$ elsewhere (what `x[key] = v` leaves);
+    $f'_x = $ keep, and $v$ gets the gradient of the elements it was written to (summed where
+    it was broadcast).
+
+    `values` already holds the result; nothing of $x$ is saved (only the key and mask), so
+    writing the result into $x$'s own storage leaves backward valid."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, v: Tensor, key: Any, values: np.ndarray, keep: np.ndarray) -> Tensor:
+        ctx.save_for_backward(key, keep)
+        return a._constant(values)
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor, Tensor]:
+        key, keep = ctx.saved_values
+        written = np.asarray(grad_output.numpy()[key])
+        return grad_output * grad_output._constant(keep), grad_output._constant(written)
 
 
 def _is_basic(key: tuple[Any, ...]) -> bool:

@@ -228,7 +228,7 @@ def test_reduction_over_all_elements(name: str, backend: str, dtype: str, data: 
     fn, reference = REDUCTIONS[name]
     case = data.draw(tensor_cases(backend=backend, dtype=dtype))
     result = fn(case.tensor, None, False)
-    assert result.shape == () and result.size == 1
+    assert result.shape == () and result.numel() == 1
     assert_tensor_close(result, reference(as64(case), None, False), dtype)
     assert result.item() == pytest.approx(
         float(reference(as64(case), None, False)), rel=FORWARD_TOL[dtype].rtol, abs=FORWARD_TOL[dtype].atol
@@ -303,7 +303,7 @@ def test_contiguous_copies_to_row_major(backend: str, dtype: str, data: st.DataO
 def test_view_and_reshape_match_numpy_reshape(backend: str, dtype: str, data: st.DataObject) -> None:
     case = data.draw(tensor_cases(backend=backend, dtype=dtype))
     x = case.tensor
-    targets = [(x.size,), (-1,), tuple(reversed(x.shape)), (1, *x.shape), (*x.shape, 1), (x.shape[0], -1)]
+    targets = [(x.numel(),), (-1,), tuple(reversed(x.shape)), (1, *x.shape), (*x.shape, 1), (x.shape[0], -1)]
     shape = data.draw(st.sampled_from(targets), label="shape")
     expected = case.array.reshape(shape)
     assert_tensor_close(x.reshape(shape), expected, dtype)
@@ -365,11 +365,11 @@ def test_matmul_example_and_permuted_operands(backend: str) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_tensor_from_nested_lists_numbers_and_numpy(backend: str) -> None:
     x = minitorch.tensor([[1, 2, 3], [4, 5, 6]], backend=backend)
-    assert x.shape == (2, 3) and x.size == 6 and x.dims == 2 and x.dtype == np.float64
+    assert x.shape == (2, 3) and x.size() == (2, 3) and x.numel() == 6 and x.dims == 2 and x.dtype == np.float64
     assert len(x) == 2 and x[1, 2] == 6.0 and x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     assert x.backend.name == backend
     scalar = minitorch.tensor(2.5, backend=backend)
-    assert scalar.shape == () and scalar.size == 1 and scalar.dims == 0 and scalar.item() == 2.5
+    assert scalar.shape == () and scalar.numel() == 1 and scalar.dims == 0 and scalar.item() == 2.5
     assert float(scalar) == 2.5
     array = np.arange(6, dtype=np.float32).reshape(3, 2)
     from_array = minitorch.tensor(array, backend=backend)

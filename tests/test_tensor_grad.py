@@ -90,7 +90,7 @@ def grad_check(fn: Callable[..., Tensor], *tensors: Tensor, tol: Tolerance | Non
 def weigh(t: Tensor) -> Tensor:
     """`t` times fixed, distinct weights: a plain sum would give every element gradient 1,
     which cannot tell a transposed or misplaced gradient from the right one."""
-    weights = np.sin(np.arange(1, t.size + 1, dtype=np.float64)).reshape(t.shape) + 0.1
+    weights = np.sin(np.arange(1, t.numel() + 1, dtype=np.float64)).reshape(t.shape) + 0.1
     return t * minitorch.tensor(weights, backend=t.backend, dtype=t.dtype.name)
 
 
@@ -353,7 +353,7 @@ def test_view_reshape_contiguous_chain_grad(backend: str, dtype: str, data: st.D
         "flatten": lambda t: t.contiguous().view(-1),
         "reshape_reversed": lambda t: t.reshape(*reversed(t.shape)),
         "permute_contiguous_view": lambda t: t.permute(*order).contiguous().view(1, -1),
-        "view_then_permute": lambda t: t.reshape(t.size, 1).permute(1, 0) * 2.0,
+        "view_then_permute": lambda t: t.reshape(t.numel(), 1).permute(1, 0) * 2.0,
         "T": lambda t: t.T.contiguous(),
     }
     name = data.draw(st.sampled_from(sorted(chains)), label="chain")

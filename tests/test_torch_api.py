@@ -1,6 +1,6 @@
 """The PyTorch-shaped API: creation functions, top-level function forms, nn.functional, containers,
 param_groups, more optimizers, schedulers, map-style datasets. Expected numbers are PyTorch's,
-written out by hand from its documented formulas (torch is not installed here)."""
+written out by hand from its documented formulas (tests/test_against_torch.py runs torch itself)."""
 
 from __future__ import annotations
 

@@ -486,8 +486,7 @@ def _output_of(rec: Recording) -> int | None:
 def _can_run_backward(x: Any) -> bool:
     if not x.requires_grad or x.is_constant():
         return False
-    size = getattr(x, "size", 1)  # Tensor.size is its element count; Scalars have one
-    return size == 1
+    return x.numel() == 1 if hasattr(x, "numel") else True  # a Scalar is one number
 
 
 def _lone_node(x: Any, seen_in_backward: NodeView | None) -> NodeView:

@@ -125,4 +125,4 @@ class CompiledAdamStep:
 
 
 def zeros_like(t: Tensor) -> TensorData:
-    return TensorData(np.zeros(t.size, dtype=t.dtype), t.shape)
+    return TensorData(np.zeros(t.numel(), dtype=t.dtype), t.shape)

@@ -48,7 +48,7 @@ class Program:
 
     def gradients(self, output: Tensor, wrt: Sequence[Tensor]) -> list[Tensor]:
         """Symbolic d(output)/d(each of wrt): graph nodes built by the eager derivative rules."""
-        if output.size != 1:
+        if output.numel() != 1:
             raise ValueError(f"gradients: output must have one element, got shape {output.shape}")
         for t in wrt:
             if not t.requires_grad:
@@ -59,7 +59,7 @@ class Program:
         result = []
         for t in wrt:
             if t.grad is None:  # output does not depend on t
-                t.grad = Tensor(TensorData(np.zeros(t.size, dtype=t.dtype), t.shape), backend=self.symbolic) + 0.0
+                t.grad = Tensor(TensorData(np.zeros(t.numel(), dtype=t.dtype), t.shape), backend=self.symbolic) + 0.0
             result.append(t.grad)
         return result
 

@@ -19,7 +19,7 @@ import numpy as np
 from .. import ops
 from ..backends.base import Dims, TensorBackend
 from ..tensor import Tensor
-from ..tensor_data import ShapeError, TensorData, strides_from_shape
+from ..tensor_data import ShapeError, TensorData, shape_broadcast, strides_from_shape
 from .ir import Graph, Node, infer_shape
 
 
@@ -91,6 +91,15 @@ class SymbolicData(TensorData):
                 "call .contiguous() first"
             )
         node = self.graph.add("view", [self.node.id], shape, self.node.dtype, shape=shape)
+        return SymbolicData(self.graph, node)
+
+    def expand(self, shape: Any) -> SymbolicData:
+        """Broadcast in the graph: the IR has no views, so `x + zeros(shape)` (the same values)."""
+        shape = tuple(int(s) for s in shape)
+        if shape_broadcast(self.shape, shape, "expand") != shape:
+            raise ShapeError(f"expand: cannot expand shape {self.shape} to {shape}")
+        zeros = self.graph.add("const", [], shape, self.node.dtype, value=np.zeros(shape, dtype=self.dtype))
+        node = self.graph.add("add", [self.node.id, zeros.id], shape, self.node.dtype)
         return SymbolicData(self.graph, node)
 
     def __repr__(self) -> str:

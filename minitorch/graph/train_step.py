@@ -87,7 +87,7 @@ class CompiledTrainStep:
         sy = symbolic_input(joint, symbolic, y.detach(), "input", "y")
         with symbolic_parameters(self.model, joint, symbolic) as params:
             loss = self.loss_fn(self.model(sx), sy)
-        if loss.size != 1:
+        if loss.numel() != 1:
             raise ValueError(f"the loss must have one element, got shape {loss.shape}")
         ones = TensorData(np.ones(1, dtype=loss.dtype), loss.shape)
         backpropagate(loss, Tensor(ones, backend=symbolic))

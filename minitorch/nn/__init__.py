@@ -24,7 +24,7 @@ from ..conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
 from ..creation import generator_for
 from ..module import Module, Parameter
 from ..tensor import Tensor, tensor
-from ..tensor_data import ShapeError, resolve_dtype
+from ..tensor_data import ShapeError, get_default_dtype, resolve_dtype
 
 # ## Helpers
 
@@ -84,7 +84,7 @@ class Linear(Module):
 
         def uniform(*shape: int) -> Tensor:
             values = rng.uniform(-bound, bound, size=shape)
-            return tensor(values, backend=backend, dtype=resolve_dtype(dtype or "float64"))
+            return tensor(values, backend=backend, dtype=resolve_dtype(dtype or get_default_dtype()))
 
         self.weight = Parameter(uniform(out_features, in_features))
         self.bias = Parameter(uniform(out_features)) if bias else None
