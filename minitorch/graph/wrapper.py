@@ -96,6 +96,14 @@ class Writer:
         self.allocated: set[int] = set()
         self.copies: dict[int, str] = {}  # node id -> a contiguous copy made of it
         self.constants: dict[Any, str] = {}
+        self.fast: Any = None  # on the `fast` library: its module, whose kernels are called directly
+        self.thread_count = 0  # the thread count the lines so far leave set (0: not known)
+        if getattr(backend.kernels, "name", "") == "fast":
+            import numba
+
+            from ..backends import fast
+
+            self.fast, self.names["_threads"] = fast, numba.set_num_threads
 
     @property
     def target(self) -> str:
@@ -116,10 +124,24 @@ class Writer:
         shape, strides = _index_arrays(*layout)
         return f"{self.constant(('shape', layout), shape, 'i')}, {self.constant(('strides', layout), strides, 'i')}"
 
-    def kernel(self, kind: str, op: str) -> str:
-        """The name of the kernel library's `kind` kernel ("map", "zip", "reduce") for `op`."""
+    def kernel(self, kind: str, op: str, work: int) -> str:
+        """How a call of the library's `kind` kernel ("map", "zip", "reduce") for `op` starts:
+        `map_relu(`, the library's function; on `fast` the Numba kernel itself with the op's
+        code, `map_kernel(relu, `, after setting the thread count for `work` if it changes."""
         fn = (ops.REDUCTIONS[op] if kind == "reduce" else ops.primitive(op)).fn
-        return self.constant((kind, op), getattr(self.backend.kernels, kind)(fn), f"{kind}_{op}#")
+        if self.fast is None:
+            return self.constant((kind, op), getattr(self.backend.kernels, kind)(fn), f"{kind}_{op}#") + "("
+        self.threads(work)
+        code = self.constant(("code", fn), ops.code_of(fn, 1 if kind == "map" else 2, "fast"), f"{fn.__name__}#")
+        return f"{self.constant(kind, getattr(self.fast, kind + '_kernel'), kind + '_kernel#')}({code}, "
+
+    def threads(self, work: int) -> None:
+        """On `fast`: a line setting the thread count for `work` elements (or flops), when it
+        differs from the count the lines before left (known: the code has no branches)."""
+        count = 1 if work < self.fast.PARALLEL_MIN_WORK else self.fast.MAX_THREADS
+        if count != self.thread_count:
+            self.thread_count = count
+            self.lines.append(f"_threads({count})")
 
     def arg(self, i: int) -> str:
         """`b3, i4, i5`: a value as a kernel argument (storage, shape, strides)."""
@@ -161,7 +183,8 @@ class Writer:
             name = self.copies[i] = f"c{i}"
             row_major = (shape, strides_from_shape(shape))
             self.lines.append(f"{name} = _empty({math.prod(shape)}, {self.dtype[i]})  # contiguous copy of %{i}")
-            self.lines.append(f"{self.kernel('map', 'id')}({name}, {self.index(row_major)}, {self.arg(i)})")
+            copy = self.kernel("map", "id", math.prod(shape))
+            self.lines.append(f"{copy}{name}, {self.index(row_major)}, {self.arg(i)})")
         return self.copies[i]
 
     def emit(self, node: Node) -> None:
@@ -206,19 +229,24 @@ def emit_call(w: Writer, node: Node) -> str:
     if op in UNARY or op in BINARY or op == "cast":
         kind = "map" if op in UNARY or op == "cast" else "zip"
         args = ", ".join(w.arg(k) for k in ins)
-        return f"{w.kernel(kind, 'id' if op == 'cast' else op)}({w.out(node)}, {w.index(w.layout[i])}, {args})"
+        call = w.kernel(kind, "id" if op == "cast" else op, math.prod(node.shape))
+        return f"{call}{w.out(node)}, {w.index(w.layout[i])}, {args})"
     if op in REDUCTIONS:
         out = w.out(node)
-        start = w.constant(("start", op), float(ops.REDUCTIONS[op].start), "s")
+        start = w.constant(("start", op), float(ops.REDUCTIONS[op].start), f"start_{op}#")
         w.lines.append(f"{out}[:] = {start}")
-        return f"{w.kernel('reduce', op)}({out}, {w.index(w.layout[i])}, {w.arg(ins[0])}, {node.attrs['dim']})"
+        call = w.kernel("reduce", op, math.prod(w.layout[ins[0]][0]))
+        return f"{call}{out}, {w.index(w.layout[i])}, {w.arg(ins[0])}, {node.attrs['dim']})"
     if op == "fused":
         scalars = tuple(math.prod(w.layout[k][0]) == 1 for k in ins)
         kernel = codegen.compiled_kernel(node, w.backend.name, w.target, scalars)
         spelled = codegen.kernel_name(codegen.check_program(node), scalars)
         name = w.constant(("fused", id(kernel)), kernel, spelled + "#")
         args = ", ".join(w.contiguous(k) for k in ins)
-        return f"_fused({name}, {w.out(node)}, [{args}])"
+        if w.fast is None:
+            return f"_fused({name}, {w.out(node)}, [{args}])"
+        w.threads(math.prod(node.shape))
+        return f"{name}({w.out(node)}, {args})"  # on `fast`: the Numba kernel itself
     if op == "matmul" and (call := matmul_call(w, node)):
         return call
     return fallback_call(w, node)
@@ -226,24 +254,31 @@ def emit_call(w: Writer, node: Node) -> str:
 
 def matmul_call(w: Writer, node: Node) -> str:
     """`matmul(out, a, b)` on (batch, rows, cols) layouts, as the backend's matmul makes them
-    (a matrix shared by every batch gets batch stride 0); "" where it would copy or is empty."""
-    batch = node.shape[:-2]
-    layouts = []
-    for k in node.inputs:
-        shape, strides = w.layout[k]
+    (a matrix shared by every batch gets batch stride 0); "" where it would copy or is empty.
+    On `fast` the Numba kernel itself, given `b` with rows in order as the library does."""
+    batch, operands = node.shape[:-2], [(w.var[k], w.layout[k]) for k in node.inputs]
+    if w.fast is not None and operands[1][1][1][-1] != 1:
+        shape = operands[1][1][0]
+        operands[1] = (w.contiguous(node.inputs[1]), (shape, strides_from_shape(shape)))
+    args = []
+    for var, (shape, strides) in operands:
         if shape[:-2] == batch and TensorData._unchecked(np.empty(0), shape, strides).is_contiguous():
-            layouts.append(((math.prod(batch), *shape[-2:]), strides_from_shape((math.prod(batch), *shape[-2:]))))
+            layout = ((math.prod(batch), *shape[-2:]), strides_from_shape((math.prod(batch), *shape[-2:])))
         elif all(s == 1 for s in shape[:-2]):
-            layouts.append(((1, *shape[-2:]), (0, *strides[-2:])))
+            layout = ((1, *shape[-2:]), (0, *strides[-2:]))
         else:
             return ""
-    if math.prod(node.shape) == 0 or w.layout[node.inputs[0]][0][-1] == 0:
+        args.append(f"{var}, {w.index(layout)}")
+    inner = operands[0][1][0][-1]
+    if math.prod(node.shape) == 0 or inner == 0:
         return ""
-    out = w.out(node)
     out3 = (math.prod(batch), *node.shape[-2:])
-    matmul = w.constant("matmul", w.backend.kernels.matmul, "matmul#")
-    args = ", ".join(f"{w.var[k]}, {w.index(lay)}" for k, lay in zip(node.inputs, layouts))
-    return f"{matmul}({out}, {w.index((out3, strides_from_shape(out3)))}, {args})"
+    if w.fast is None:
+        matmul = w.constant("matmul", w.backend.kernels.matmul, "matmul#")
+    else:
+        w.threads(math.prod(out3) * inner)
+        matmul = w.constant("matmul", w.fast.matmul_kernel, "matmul_kernel#")
+    return f"{matmul}({w.out(node)}, {w.index((out3, strides_from_shape(out3)))}, {', '.join(args)})"
 
 
 def fallback_call(w: Writer, node: Node) -> str:
@@ -251,6 +286,7 @@ def fallback_call(w: Writer, node: Node) -> str:
     kernel = w.constant(("kernel", node.id), w.kernels[node.id], f"{node.op}#")
     args = ", ".join(f"_td({w.var[k]}, {w.layout[k][0]}, {w.layout[k][1]})" for k in node.inputs)
     w.var[node.id], w.layout[node.id] = f"v{node.id}", (node.shape, strides_from_shape(node.shape))
+    w.thread_count = 0  # the backend's kernels may have changed it
     return f"v{node.id} = _flat({kernel}({args}))"
 
 
