@@ -11,7 +11,7 @@ import pytest
 
 import minitorch
 from minitorch import nn, optim
-from minitorch.graph import CompiledTrainStep, Plan
+from minitorch.graph import CompiledTrainStep, Graph, Plan, passes
 from minitorch.graph.executor import feeds_for
 from minitorch.nn import MLP
 from minitorch.tensor import Tensor
@@ -211,3 +211,25 @@ def test_listening_runs_the_steps_so_kernels_are_reported() -> None:
     with minitorch.profiler.profile() as prof:
         compiled(x, w)
     assert any("fused" in event.kernel for event in prof.launches)
+
+
+@pytest.mark.parametrize("backend", ["simple", "fast"])
+def test_casts_share_buffers_across_dtypes(backend: str) -> None:
+    """float32 values among float64 ones: the memory plan puts both in one buffer, which the
+    wrapper allocates as bytes and views with each value's dtype."""
+    graph = Graph()
+    x = graph.add("input", [], (6,), "float64", name="x")
+    a = graph.add("exp", [x.id], (6,), "float64")
+    b = graph.add("cast", [a.id], (6,), "float32", to="float32")
+    c = graph.add("neg", [b.id], (6,), "float32")
+    d = graph.add("cast", [c.id], (6,), "float64", to="float64")
+    e = graph.add("sigmoid", [d.id], (6,), "float64")
+    graph.outputs = [e.id]
+    graph = passes.memory_planning(graph)
+    assert graph.memory.buffer_for(c.id) == graph.memory.buffer_for(a.id)  # type: ignore[attr-defined]
+    feeds = {x.id: TensorData(np.linspace(-1, 1, 6), (6,))}
+    plan = Plan(graph, minitorch.backends.get_backend(backend))
+    assert "uint8" in plan.source() and ".view(float64)" in plan.source()
+    expected = 1 / (1 + np.exp(np.exp(np.linspace(-1, 1, 6)).astype(np.float32).astype(np.float64)))
+    np.testing.assert_array_equal(plan.run(feeds)[e.id].to_numpy(), plan.step(feeds)[e.id].to_numpy())
+    np.testing.assert_allclose(plan.run(feeds)[e.id].to_numpy(), expected, rtol=1e-12)

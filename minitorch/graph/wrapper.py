@@ -207,9 +207,9 @@ class Writer:
         return "\n".join([header, f"def {name}(feeds):", *("    " + line for line in body)]) + "\n"
 
 
-def emit_call(w: Writer, node: Node) -> str:
-    """The statement computing `node` (earlier lines for its allocation go to `w.lines`);
-    "" for a node that needs none (a view of the same storage)."""
+def emit_source(w: Writer, node: Node) -> str:
+    """The statement for a feed (its flat storage), a const or a view (none: new strides or a
+    contiguous copy of the same values)."""
     op, ins, i = node.op, node.inputs, node.id
     if op in ("input", "param"):
         w.var[i], w.layout[i] = f"v{i}", (node.shape, strides_from_shape(node.shape))
@@ -223,9 +223,16 @@ def emit_call(w: Writer, node: Node) -> str:
         order = node.attrs["order"]
         w.var[i], w.layout[i] = w.var[ins[0]], (tuple(shape[k] for k in order), tuple(strides[k] for k in order))
         return ""
-    if op == "view":
-        w.var[i], w.layout[i] = w.contiguous(ins[0]), (node.shape, strides_from_shape(node.shape))
-        return ""
+    w.var[i], w.layout[i] = w.contiguous(ins[0]), (node.shape, strides_from_shape(node.shape))  # a view
+    return ""
+
+
+def emit_call(w: Writer, node: Node) -> str:
+    """The statement computing `node` (earlier lines for its allocation go to `w.lines`);
+    "" for a node that needs none (a view of the same storage)."""
+    op, ins, i = node.op, node.inputs, node.id
+    if op in ("input", "param", "const", "permute", "view"):
+        return emit_source(w, node)
     if op in UNARY or op in BINARY or op == "cast":
         kind = "map" if op in UNARY or op == "cast" else "zip"
         args = ", ".join(w.arg(k) for k in ins)
