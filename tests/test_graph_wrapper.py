@@ -68,10 +68,7 @@ def test_wrapper_equals_executor_and_eager(fn: Fn, backend: str) -> None:
     with_wrapper = minitorch.compile(fn)
     stepping = minitorch.compile(fn, wrapper=False)
     for seed in range(3):
-        x, w = inputs(seed, backend)
-        eager = value_and_grads(fn, x, w)
-        ours = value_and_grads(with_wrapper, x, w)
-        steps = value_and_grads(stepping, x, w)
+        ours, steps, eager = (value_and_grads(f, *inputs(seed, backend)) for f in (with_wrapper, stepping, fn))
         for a, b, c in zip(ours, steps, eager):
             np.testing.assert_array_equal(a, b)  # the same kernels, in the same order
             np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
