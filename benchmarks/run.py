@@ -369,6 +369,77 @@ def bench_graph_training(hidden: int = 32) -> Result:
     )
 
 
+def bench_graph_wrapper(hidden: int = 32, rounds: int = 7) -> list[Result]:
+    """The batch-1 training step of `bench_graph_training` three ways, interleaved in one
+    process: eager, the compiled step run by its plan's steps (`wrapper=False`), and run by its
+    generated wrapper function (the default). Medians over `rounds` rounds of 20 steps each."""
+    data = minitorch.data.toy_dataset("xor", 1, seed=0)
+    X = minitorch.tensor(data.X, backend="fast")
+    y = minitorch.tensor(data.y.reshape(-1, 1), backend="fast")
+
+    def loss_fn(out: minitorch.Tensor, target: minitorch.Tensor) -> minitorch.Tensor:
+        return minitorch.nn.binary_cross_entropy(out.sigmoid(), target)
+
+    eager_model = MLP([2, hidden, hidden, 1], backend="fast", seed=0)
+    optimizer = minitorch.optim.SGD(eager_model.parameters(), lr=0.01)
+
+    def eager_step() -> None:
+        loss = loss_fn(eager_model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    steps = {
+        wrapper: minitorch.graph.CompiledTrainStep(
+            MLP([2, hidden, hidden, 1], backend="fast", seed=0), loss_fn, lr=0.01, wrapper=wrapper
+        )
+        for wrapper in (False, True)
+    }
+    compile_seconds = {}
+    for wrapper, step in steps.items():
+        start = time.perf_counter()
+        step(X, y)
+        step(X, y)  # the wrapper is generated on the first run, its kernels compiled then
+        compile_seconds[wrapper] = time.perf_counter() - start
+    calls = {"eager": eager_step, "steps": lambda: steps[False](X, y), "wrapper": lambda: steps[True](X, y)}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(20):
+                call()
+            samples[name].append((time.perf_counter() - start) / 20)
+    eager, plan_steps, wrapper = (statistics.median(samples[name]) for name in calls)
+    return [
+        Result(
+            "graph: batch-1 MLP step, plan steps (wrapper=False)",
+            fmt(plan_steps),
+            f"eager {fmt(eager)}",
+            eager / plan_steps,
+            "(for comparison)",
+            True,
+            compile_seconds[False],
+        ),
+        Result(
+            "graph: batch-1 MLP step, wrapper (default)",
+            fmt(wrapper),
+            f"eager {fmt(eager)}",
+            eager / wrapper,
+            "≥ 3× faster than eager",
+            eager / wrapper >= 3.0,
+            compile_seconds[True],
+        ),
+        Result(
+            "graph: wrapper against plan steps, same step",
+            fmt(wrapper),
+            f"steps {fmt(plan_steps)}",
+            plan_steps / wrapper,
+            "≥ 2× faster than steps",
+            plan_steps / wrapper >= 2.0,
+        ),
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
     "matmul": bench_matmul,
     "zip": bench_zip,
@@ -378,6 +449,7 @@ BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
     "training": bench_training,
     "graph_chain": bench_graph_chain,
     "graph_training": bench_graph_training,
+    "graph_wrapper": bench_graph_wrapper,
 }
 
 
