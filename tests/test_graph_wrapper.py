@@ -62,21 +62,31 @@ def value_and_grads(fn: Fn, x: Tensor, w: Tensor) -> list[np.ndarray]:
     return [out.numpy(), x.grad.numpy(), w.grad.numpy()]
 
 
-@pytest.mark.parametrize("backend", ["simple", "fast"])
-@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
-def test_wrapper_equals_executor_and_eager(fn: Fn, backend: str) -> None:
+def check_wrapper(fn: Fn, backend: str, seeds: int) -> minitorch.graph.Compiled:
+    """Values and gradients with the wrapper = with the plan's steps (exactly) = eager (1e-12)."""
     with_wrapper = minitorch.compile(fn)
     stepping = minitorch.compile(fn, wrapper=False)
-    for seed in range(3):
+    for seed in range(seeds):
         ours, steps, eager = (value_and_grads(f, *inputs(seed, backend)) for f in (with_wrapper, stepping, fn))
         for a, b, c in zip(ours, steps, eager):
             np.testing.assert_array_equal(a, b)  # the same kernels, in the same order
             np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
-    entry = with_wrapper.latest
-    assert entry is not None and entry.forward_plan.wrapper.fn.__name__ == "forward"
-    assert "def backward_0(feeds):" in with_wrapper.source()
-    assert entry.forward_plan._wrapper is not None and stepping.latest is not None
-    assert stepping.latest.forward_plan._wrapper is None  # wrapper=False never builds one
+    assert stepping.latest is not None and stepping.latest.forward_plan._wrapper is None  # never built
+    return with_wrapper
+
+
+@pytest.mark.parametrize("backend", ["simple", "fast"])
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
+def test_wrapper_equals_executor_and_eager(fn: Fn, backend: str) -> None:
+    compiled = check_wrapper(fn, backend, seeds=3)
+    assert compiled.latest is not None and compiled.latest.forward_plan.wrapper.fn.__name__ == "forward"
+    assert "def backward_0(feeds):" in compiled.source()
+
+
+def test_wrapper_on_cuda() -> None:
+    """The cuda library's kernels and fused launches (Numba's CUDA simulator without a GPU)."""
+    source = check_wrapper(matmuls, "cuda", seeds=1).source()
+    assert "_fused(fused_" in source and "matmul(" in source
 
 
 def test_mlp_forward_equals_executor_and_eager() -> None:
