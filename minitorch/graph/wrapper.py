@@ -5,9 +5,9 @@ the backend op allocates an output, builds a TensorData and checks shapes again.
 is compiled all of that is known — every shape and stride, which inputs of a fused kernel are
 scalars, which buffer of the memory plan each value lives in — so this module writes it down
 once as the source of one function (a "wrapper", as PyTorch Inductor calls its own) and
-compiles it with `exec`. Part of a compiled train step's wrapper:
+compiles it with `exec`. Part of a compiled train step's wrapper on `simple`:
 
-    def run(feeds):
+    def train_step(feeds):
         v0 = _feed(feeds[0], (1, 2), float64)  # %0:f64[1,2] = input 'x'
         ...
         b0 = _empty(32, float64)  # buffer 0 (256 bytes), first use
@@ -23,6 +23,9 @@ kernels' int64 index arrays). Each buffer is allocated once per call, at its fir
 the values the plan puts there later reuse it (`relu` above writes over `%9`, dead by then).
 Views (`permute`, `view`) are new strides on the same variable and cost nothing. Ops with no
 direct spelling here (convolution, pooling, unfold, fold) call the plan's own kernel for them.
+On `fast` the lines call the Numba kernels themselves, with the op's code where the library
+would pick it (`zip_kernel(add, b1, ...)`, `fused_5f3a09c2(b5, b4, v7)`), and set the thread
+count (`_threads(1)`) only where it changes, instead of asking Numba before every launch.
 
 The wrapper reports no kernel events: a plan runs its steps instead while anyone listens.
 """
