@@ -369,6 +369,80 @@ def bench_graph_training(hidden: int = 32) -> Result:
     )
 
 
+def bench_graph_wrapper(hidden: int = 32, rounds: int = 7) -> list[Result]:
+    """A batch-1 MLP training step (as `bench_graph_training`) run five ways, interleaved in one
+    process: eager; `compile(model)` in an eager loop (forward and backward compiled, SGD eager)
+    and `CompiledTrainStep` (one graph), each run by its plans' steps (`wrapper=False`) and by
+    their generated wrapper functions (the default). Medians over `rounds` rounds of 20 steps."""
+    data = minitorch.data.toy_dataset("xor", 1, seed=0)
+    X = minitorch.tensor(data.X, backend="fast")
+    y = minitorch.tensor(data.y.reshape(-1, 1), backend="fast")
+
+    def loss_fn(out: minitorch.Tensor, target: minitorch.Tensor) -> minitorch.Tensor:
+        return minitorch.nn.binary_cross_entropy(out.sigmoid(), target)
+
+    def sgd_step(model: minitorch.Module, forward: Callable[[minitorch.Tensor], minitorch.Tensor]) -> Callable:
+        optimizer = minitorch.optim.SGD(model.parameters(), lr=0.01)
+
+        def step() -> None:
+            loss = loss_fn(forward(X), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        return step
+
+    def mlp() -> MLP:
+        return MLP([2, hidden, hidden, 1], backend="fast", seed=0)
+
+    calls: dict[str, Callable[[], object]] = {}
+    eager_model = mlp()
+    calls["eager"] = sgd_step(eager_model, eager_model)
+    for wrapper, label in ((False, "steps"), (True, "wrapper")):
+        model = mlp()
+        calls[f"compile(model), {label}"] = sgd_step(model, minitorch.compile(model, wrapper=wrapper))
+        train_step = minitorch.graph.CompiledTrainStep(mlp(), loss_fn, lr=0.01, wrapper=wrapper)
+        calls[f"CompiledTrainStep, {label}"] = lambda step=train_step: step(X, y)
+    first = {}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        call()
+        call()  # a plan's wrapper is generated on its first run
+        first[name] = time.perf_counter() - start
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(20):
+                call()
+            samples[name].append((time.perf_counter() - start) / 20)
+    median = {name: statistics.median(times) for name, times in samples.items()}
+    results = []
+    for name in list(calls)[1:]:
+        ratio = median["eager"] / median[name]
+        target = "≥ 3× faster than eager" if name.endswith("wrapper") and "Train" in name else "(for comparison)"
+        met = ratio >= 3.0 if target.startswith("≥") else True
+        ours = fmt(median[name])
+        results.append(
+            Result(
+                f"graph: batch-1 step, {name}", ours, f"eager {fmt(median['eager'])}", ratio, target, met, first[name]
+            )
+        )
+    for kind in ("compile(model)", "CompiledTrainStep"):
+        steps, wrapped = median[f"{kind}, steps"], median[f"{kind}, wrapper"]
+        results.append(
+            Result(
+                f"graph: {kind}, wrapper against steps",
+                fmt(wrapped),
+                f"steps {fmt(steps)}",
+                steps / wrapped,
+                "≥ 1.5× faster than steps",
+                steps / wrapped >= 1.5,
+            )
+        )
+    return results
+
+
 BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
     "matmul": bench_matmul,
     "zip": bench_zip,
@@ -378,6 +452,7 @@ BENCHMARKS: dict[str, Callable[[], Result | list[Result]]] = {
     "training": bench_training,
     "graph_chain": bench_graph_chain,
     "graph_training": bench_graph_training,
+    "graph_wrapper": bench_graph_wrapper,
 }
 
 

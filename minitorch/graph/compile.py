@@ -167,13 +167,19 @@ class Compiled:
     """
 
     def __init__(
-        self, target: Callable[..., Any] | Module, backend: str | None = None, passes: PassList | None = None
+        self,
+        target: Callable[..., Any] | Module,
+        backend: str | None = None,
+        passes: PassList | None = None,
+        wrapper: bool = True,
     ) -> None:
         self.target = target
         self.backend_name = backend
         self.passes = default_passes() if passes is None else list(passes)
+        self.wrapper = wrapper  # run each plan as its generated function (graph/wrapper.py)
         self.cache: dict[Any, CompiledGraph] = {}
         self.compile_count = 0
+        self.latest: CompiledGraph | None = None
 
     @property
     def module(self) -> Module | None:
@@ -217,7 +223,17 @@ class Compiled:
             # (e.g. appended to a captured list), it does not change on compiled calls.
             self.cache[self._key(args, kwargs)] = entry
             self.compile_count += 1
+            self.latest = entry
         return entry
+
+    def source(self, *args: Any, **kwargs: Any) -> str:
+        """The generated code of a specialisation (of these arguments; without any, of the one
+        compiled last): the forward plan's wrapper, then each output's backward plan's."""
+        entry = self.latest if not (args or kwargs) else self.entry(*args, **kwargs)
+        if entry is None:
+            raise ValueError("nothing compiled yet: call the compiled function (or pass its arguments)")
+        plans = [entry.forward_plan] + [b.plan for b in entry.backwards if b is not None]
+        return "\n".join(plan.source() for plan in plans)
 
     def _compile(self, args: Sequence[Any], kwargs: dict[str, Any]) -> CompiledGraph:
         """Trace the target on symbolic copies of the argument tensors (and of the module's parameters)."""
@@ -232,7 +248,11 @@ class Compiled:
         with symbolic_parameters(self.module, joint, symbolic) as sym_params:
             out = self.target(*sym_args, **sym_kwargs)
         sym_inputs = tensors_in((sym_args, sym_kwargs)) + sym_params
-        return build_entry(joint, symbolic, sym_inputs, out, real, self.passes)
+        entry = build_entry(joint, symbolic, sym_inputs, out, real, self.passes)
+        backwards = [(b.plan, f"backward_{j}") for j, b in enumerate(entry.backwards) if b is not None]
+        for plan, name in [(entry.forward_plan, "forward"), *backwards]:
+            plan.use_wrapper, plan.name = self.wrapper, name
+        return entry
 
     def __repr__(self) -> str:
         name = getattr(self.target, "__name__", type(self.target).__name__)
@@ -339,6 +359,8 @@ def compile(
     target: Callable[..., Any] | Module,
     backend: str | None = None,
     passes: PassList | None = None,
+    wrapper: bool = True,
 ) -> Compiled:
-    """Compile an eager function or a Module: trace on first call per input signature."""
-    return Compiled(target, backend=backend, passes=passes)
+    """Compile an eager function or a Module: trace on first call per input signature.
+    `wrapper=False` runs its plans step by step instead of as generated functions."""
+    return Compiled(target, backend=backend, passes=passes, wrapper=wrapper)

@@ -105,10 +105,22 @@ class Step:
 
 
 class Plan:
-    """A graph resolved for one backend: steps in order, each value freed after its last use."""
+    """A graph resolved for one backend: steps in order, each value freed after its last use.
 
-    def __init__(self, graph: Graph, backend: TensorBackend, keep: set[int] | None = None) -> None:
-        self.graph = graph
+    By default `run` calls the plan's wrapper instead of stepping: the whole plan generated as
+    one Python function (graph/wrapper.py; `source()` shows it). `wrapper=False` always steps,
+    and so does a run while events are listened to (the steps report each kernel)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        backend: TensorBackend,
+        keep: set[int] | None = None,
+        wrapper: bool = True,
+        name: str = "run",
+    ) -> None:
+        self.graph, self.use_wrapper, self.name = graph, wrapper, name
+        self._wrapper: Any = None
         self.backend = backend
         self.outputs = list(graph.outputs)
         keep = set(keep or ()) | set(graph.outputs)
@@ -130,8 +142,33 @@ class Plan:
         """Steps that launch a kernel (views and constants launch none)."""
         return sum(step.op not in ("permute", "view", "const") for step in self.steps)
 
+    @property
+    def wrapper(self) -> Any:
+        """The plan as one generated function (a `Wrapper`), built on first use."""
+        if self._wrapper is None:
+            from .wrapper import Wrapper
+
+            kernels = {step.node: step.kernel for step in self.steps}
+            self._wrapper = Wrapper(self.graph, self.backend, self.keep, kernels, self.name)
+        return self._wrapper
+
+    def source(self) -> str:
+        """The source of the plan's wrapper: one line per node, each naming its IR node."""
+        return str(self.wrapper.source)
+
     def run(self, feeds: dict[int, TensorData]) -> dict[int, TensorData]:
         """Values of the kept nodes (the outputs and anything asked to be kept)."""
+        if self.use_wrapper and not events.LISTENERS:
+            from .wrapper import WrapperMismatch
+
+            try:
+                return self.wrapper(feeds)  # type: ignore[no-any-return]
+            except WrapperMismatch:  # fed other shapes or dtypes than compiled for: step
+                pass
+        return self.step(feeds)
+
+    def step(self, feeds: dict[int, TensorData]) -> dict[int, TensorData]:
+        """`run` by the interpreter loop over the steps."""
         values = dict(feeds)
         listening = bool(events.LISTENERS)
         for step in self.steps:

@@ -48,8 +48,10 @@ class CompiledTrainStep:
         loss_fn: Callable[[Tensor, Tensor], Tensor],
         lr: float,
         passes: Sequence[Pass] | None = None,
+        wrapper: bool = True,
     ) -> None:
         self.model, self.loss_fn, self.lr = model, loss_fn, lr
+        self.wrapper = wrapper  # run the plan as its generated function (graph/wrapper.py)
         self.passes = default_passes() if passes is None else list(passes)
         self.cache: dict[Any, TrainStepEntry] = {}
         self.compile_count = 0
@@ -60,6 +62,10 @@ class CompiledTrainStep:
 
     def plan(self, x: Tensor, y: Tensor) -> Plan:
         return self._entry(x, y).plan
+
+    def source(self, x: Tensor, y: Tensor) -> str:
+        """The generated function that runs a whole step for inputs shaped like x and y."""
+        return self.plan(x, y).source()
 
     def _entry(self, x: Tensor, y: Tensor) -> TrainStepEntry:
         key = (x.shape, y.shape, x.dtype.name, x.backend.name, module_state(self.model))
@@ -99,4 +105,5 @@ class CompiledTrainStep:
         outputs = [node_id(loss)] + [node_id(t) for t in updated]
         random = symbolic.random_sources
         graph = run_passes(slice_graph(joint, outputs, input_ids + [s.node for s in random]), self.passes)
-        return TrainStepEntry(graph, Plan(graph, x.backend), input_ids, outputs[1:], outputs[0], list(random))
+        plan = Plan(graph, x.backend, wrapper=self.wrapper, name="train_step")
+        return TrainStepEntry(graph, plan, input_ids, outputs[1:], outputs[0], list(random))
