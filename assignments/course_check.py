@@ -6,7 +6,8 @@ Three checks, cheapest first:
    top of every marked region (student.py, mode "probe"), so each test reports which tasks'
    code it ran. Numba's JIT is off in this run (NUMBA_DISABLE_JIT=1), so the regions inside
    compiled kernels report too. A test must run its own task's code (else it passes on a stub:
-   free points) and no other task's (else a student cannot pass it before that other task).
+   free points) and no other task's (else a student cannot pass it before that other task),
+   and it counts for one task only.
    A course builds on itself, so a task may declare in tasks.toml the tasks its tests also
    use (`uses`); any other task's code in a test is an error.
 2. Leave-one-out (`leave_one_out`): for every task T, the reference with only T's regions
@@ -66,6 +67,10 @@ class TestMap:
         """The other tasks whose code the tests of `task_id` run (what `uses` should say)."""
         return set().union(*(self.ran[n] for n in self.tests_of(task_id))) - {task_id}
 
+    def shared(self, task_id: str) -> list[str]:
+        """Tests of `task_id` that count for another task too: one stub costs points twice."""
+        return [n for n in self.tests_of(task_id) if len(self.own[n]) > 1]
+
     def free(self, task_id: str) -> list[str]:
         """Tests of `task_id` that never run its code: a stub passes them."""
         return [n for n in self.tests_of(task_id) if not self.ran[n] & self.own[n]]
@@ -79,11 +84,12 @@ class LeaveOneOut:
     still_passes: bool = False  # the left-out task earned full marks: its tests miss its code
     broken: dict[str, list[str]] = field(default_factory=dict)  # other task -> its failing tests
     free: list[str] = field(default_factory=list)  # its tests that never run its code (probe)
+    shared: list[str] = field(default_factory=list)  # its tests that count for another task too
     errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.still_passes or self.broken or self.free or self.errors)
+        return not (self.still_passes or self.broken or self.free or self.shared or self.errors)
 
     def describe(self) -> str:
         if self.ok:
@@ -93,6 +99,8 @@ class LeaveOneOut:
             lines.append("  still earns full marks with its code stubbed")
         if self.free:
             lines.append("  tests that never run its code: " + _some(self.free))
+        if self.shared:
+            lines.append("  tests that count for another task too: " + _some(self.shared))
         for other, tests in self.broken.items():
             lines.append(f"  breaks task {other}: " + _some(tests))
         lines += [f"  grader error: {error}" for error in self.errors]
@@ -179,7 +187,7 @@ def leave_one_out(
     if test_map is not None:
         only = test_map.tests_of(task_id) + test_map.running(task_id)
         tasks = sorted({t for n in only for t in test_map.own[n]} | {task_id})
-        result.free = test_map.free(task_id)
+        result.free, result.shared = test_map.free(task_id), test_map.shared(task_id)
     with tempfile.TemporaryDirectory(prefix=f"minitorch-without-{task_id}-") as folder:
         tree = Path(folder) / "tree"
         build_student_version(reference, tree, only={task_id})

@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """The same Hypothesis examples every run (as the grader: seed 0), so the map is stable."""
     import hypothesis.core
 
-    hypothesis.core.global_force_seed = 0
+    hypothesis.core.global_force_seed = 0  # type: ignore[assignment]
 
 
 def pytest_runtest_logstart(nodeid: str) -> None:

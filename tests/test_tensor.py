@@ -129,8 +129,7 @@ def test_binary_forward_same_shape(name: str, backend: str, dtype: str, data: st
     assert_tensor_close(fn(a.tensor, b.tensor), reference(as64(a), as64(b)), dtype)
 
 
-@pytest.mark.task2_2
-@pytest.mark.task2_3
+@pytest.mark.task2_3  # the zip kernel with broadcasting: 2.3's code, using 2.2's index helpers
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", BINARY)
