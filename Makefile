@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint student clean course-check
+.PHONY: setup demo test lint student clean course-check course-grade
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,14 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 # The course's own check (assignments/course_check.py), a step of CI: every task's tests run
-# its own code and no other task's (leave-one-out), the student and do-nothing versions score
-# 0, the reference scores full marks.
+# its own code and only the tasks it declares in tasks.toml (a probe run, then leave-one-out).
 course-check: setup
 	$(BIN)/python -m pytest -q -m course
+
+# Three full gradings (about half an hour on 2 cores): the student and do-nothing versions
+# score 0, the reference scores full marks.
+course-grade: setup
+	$(BIN)/python -m pytest -q -m grading
 
 lint: setup
 	$(BIN)/ruff check .

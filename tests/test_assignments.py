@@ -442,8 +442,10 @@ def test_only_selected_tasks(reference: Path) -> None:
 
 
 # -------------------------------------------------------------------------------------------
-# This repository (`make course-check`, a step of CI): every task's tests run its own code and
-# no other task's; the student and do-nothing versions score 0; the reference scores full marks.
+# This repository. `make course-check` (a step of CI, marker `course`): every task's tests run
+# its own code and only the tasks it declares (probe + leave-one-out). `make course-grade`
+# (marker `grading`, three full gradings, too slow for CI): the student and do-nothing versions
+# score 0 and the reference scores full marks.
 
 GENEROUS = {"timeout_test": 300, "timeout_task": 1200, "timeout_collect": 300}
 FEW_EXAMPLES = 3  # Hypothesis examples per test in these gradings (as tasks.toml's `uses` was probed)
@@ -457,14 +459,14 @@ def test_every_task_of_this_repository_fails_alone() -> None:
     assert results and all(result.ok for result in results), [r.describe() for r in results if not r.ok]
 
 
-@pytest.mark.course
+@pytest.mark.grading
 @pytest.mark.timeout(1800)
 def test_student_and_do_nothing_versions_of_this_repository_score_zero() -> None:
     scores = zero_scores(REPO, max_examples=FEW_EXAMPLES, **GENEROUS)
     assert scores == {"student version": 0, "do-nothing version": 0}
 
 
-@pytest.mark.course
+@pytest.mark.grading
 @pytest.mark.timeout(1800)
 def test_this_repository_passes_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The op suite's backend matrix (tests/tensor_strategies.py) narrows to `simple` here: the
