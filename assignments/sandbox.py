@@ -324,7 +324,8 @@ def _write_journal(modes: list[tuple[Path, int]]) -> None:
 
 
 def restore_interrupted() -> list[str]:
-    """Give back the modes a killed grading changed (from its journal, if root wrote it);
+    """Give back the modes a killed grading changed (from its journal, if root wrote it). Call
+    it holding the gradings' lock (`Sandbox.exclusive`), as `protect` is;
     returns those paths."""
     journal = _journal()
     try:

@@ -218,14 +218,15 @@ def test_a_killed_grading_gives_the_reference_back(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from assignments.sandbox import protect, restore_interrupted
+    from assignments.sandbox import make_sandbox, protect, restore_interrupted
 
     entry = tmp_path / "reference-entry"
     entry.mkdir(mode=0o755)
     os.chmod(entry, 0o755)
-    script = (
-        "import os, sys, time\nfrom pathlib import Path\nfrom assignments.sandbox import protect\n"
-        f"with protect([Path({str(entry)!r})]):\n    print('in', flush=True)\n    time.sleep(60)\n"
+    script = (  # as the grader does: protect while holding the gradings' lock
+        "import time\nfrom pathlib import Path\nfrom assignments.sandbox import Limits, make_sandbox, protect\n"
+        "with make_sandbox(Limits()).exclusive(), "
+        f"protect([Path({str(entry)!r})]):\n    print('in', flush=True)\n    time.sleep(60)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline().strip() == "in"
@@ -233,8 +234,9 @@ def test_a_killed_grading_gives_the_reference_back(tmp_path: Path) -> None:
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert entry.stat().st_mode & 0o777 == 0o700  # the killed grading could not restore it
-    assert str(entry) in restore_interrupted()
-    assert entry.stat().st_mode & 0o777 == 0o755
-    with protect([entry]):  # a journal of another grading is gone; a new one works as before
-        assert entry.stat().st_mode & 0o777 == 0o700
+    with make_sandbox(Limits()).exclusive():
+        assert str(entry) in restore_interrupted()
+        assert entry.stat().st_mode & 0o777 == 0o755
+        with protect([entry]):  # a new grading works as before
+            assert entry.stat().st_mode & 0o777 == 0o700
     assert entry.stat().st_mode & 0o777 == 0o755 and restore_interrupted() == []
