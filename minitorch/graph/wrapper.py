@@ -44,7 +44,7 @@ from ..backends.base import TensorBackend
 from ..tensor_data import Storage, TensorData, _index_arrays, strides_from_shape
 from . import codegen
 from .ir import BINARY, REDUCTIONS, UNARY, Graph, Node
-from .passes.memory_plan import MemoryPlan, plan_memory
+from .passes.memory_plan import MemoryPlan, one_buffer_each, plan_memory
 
 Layout = tuple[tuple[int, ...], tuple[int, ...]]  # (shape, strides) of a value
 
@@ -69,8 +69,11 @@ def flat_result(x: TensorData) -> Storage:
 
 def memory_for(graph: Graph, keep: set[int]) -> MemoryPlan:
     """The graph's memory plan (from the memory_planning pass) when it covers every computed
-    value and keeps `keep` alive to the end; else one planned here with `keep` as outputs."""
+    value and keeps `keep` alive to the end; else one planned here with `keep` as outputs.
+    Without the pass, no reuse: a buffer for each value."""
     plan: MemoryPlan | None = getattr(graph, "memory", None)
+    if plan is None:
+        return one_buffer_each(graph)
     end, ids = len(graph.nodes), {n.id for n in graph.nodes}
     if plan is not None:
         owners = [plan.storage_of.get(i, i) for i in keep if i in ids]

@@ -113,6 +113,18 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     return plan
 
 
+def one_buffer_each(graph: Graph) -> MemoryPlan:
+    """The plan without reuse: every computed value gets a buffer of its own (what runs when
+    the memory-planning pass is off)."""
+    storage_of, span = lifetimes(graph)
+    planned = [n for n in graph.nodes if n.op not in SOURCES and n.op not in LAYOUT]
+    plan = MemoryPlan(storage_of=storage_of, lifetime={n.id: span[n.id] for n in planned})
+    plan.buffer_of = {n.id: k for k, n in enumerate(planned)}
+    plan.buffer_bytes = [nbytes(n) for n in planned]
+    plan.naive_bytes = plan.max_live_bytes = sum(plan.buffer_bytes)
+    return plan
+
+
 def memory_planning(graph: Graph) -> Graph:
     """The pipeline's pass: a copy of `graph` whose nodes carry attrs["buffer"] and whose
     `memory` attribute is the MemoryPlan."""
