@@ -188,3 +188,28 @@ def test_no_shortcuts_rule_scores_the_task_zero(reference: Path, tmp_path: Path)
     assert "no shortcuts" in report.task("0.2").output() and "xp.multiply" in report.task("0.2").output()
     allowed = write_package(tmp_path / "allowed", mul="import numpy as np\nnp.zeros(1)\nreturn a * b")
     assert run_grade(reference, allowed).task("0.2").score == 6
+
+
+def test_a_failed_reference_run_is_not_remembered(reference: Path, tmp_path: Path, monkeypatch) -> None:
+    """The reference's values are cached between gradings, but not a reference run that failed
+    (a killed child): that grading reports a grader problem, the next one runs it again."""
+    from assignments import grader, runner
+
+    monkeypatch.setattr(grader, "_EXPECTED", {})  # nothing remembered from earlier tests
+    real_run = runner.TestRun.run
+    failures = {"left": 1}
+
+    def killed_once(self: runner.TestRun) -> dict:
+        outcomes = real_run(self)
+        if self.sandbox is None and failures["left"]:  # the reference's run, the first time
+            failures["left"] -= 1
+            return {n: runner.Outcome(n, False, "not run: the test process was killed") for n in outcomes}
+        return outcomes
+
+    monkeypatch.setattr(runner.TestRun, "run", killed_once)
+    student = write_package(tmp_path / "student")
+    first = run_grade(reference, student)
+    assert not first.ok and "grader problem" in first.errors[0]
+    second = run_grade(reference, student)
+    assert second.ok, second.errors
+    assert {t.task.id: t.score for t in second.tasks} == {"0.1": 10, "0.2": 6}
