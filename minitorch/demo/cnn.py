@@ -61,7 +61,7 @@ def cnn_datasets(mnist: str | None = None, seed: int = 0) -> tuple[data.TensorDa
 
 
 def train_cnn(
-    epochs: int = 8,
+    epochs: int = 10,
     backend: str = "fast",
     seed: int = 0,
     lr: float = 0.01,
@@ -69,11 +69,19 @@ def train_cnn(
     mnist: str | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> CNNResult:
-    """Train LeNet with Adam and cross-entropy; report the test accuracy."""
+    """Train LeNet with Adam and cross-entropy, the learning rate annealed along a cosine
+    from `lr` to 0 over the epochs; report the test accuracy."""
     train_set, test_set, side = cnn_datasets(mnist, seed)
     model = LeNet(side, backend=backend, seed=seed)
     loader = data.DataLoader(train_set, batch_size=batch, shuffle=True, seed=seed, backend=backend)
     optimizer = optim.Adam(model.parameters(), lr=lr)
-    history = train(model, loader, nn.cross_entropy, optimizer, epochs, on_epoch)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
+    def epoch_done(stats: EpochStats) -> None:
+        schedule.step()
+        if on_epoch is not None:
+            on_epoch(stats)
+
+    history = train(model, loader, nn.cross_entropy, optimizer, epochs, epoch_done)
     accuracy = evaluate(model, test_set.X, test_set.y, backend=backend)
     return CNNResult(model, history, accuracy)
