@@ -5,6 +5,8 @@ marked region (student.py, mode "probe"). This plugin defines that builtin, clea
 tasks hit when a test starts and keeps it when the test ends, with the test's outcome; at the
 end it writes {node id: {"tasks": [...], "passed": bool}} as JSON to MINITORCH_PROBE_OUT.
 MINITORCH_PROBE_MAX_EXAMPLES (if not 0) caps Hypothesis's examples per test, decorators included.
+MINITORCH_PROBE_SECONDS (default 20) stops a test that runs longer (a training run without the
+JIT): its first steps have run every region it reaches, and the probe keeps what they hit.
 It imports nothing but the standard library and pytest: it is loaded by module name (`-p`).
 """
 
@@ -13,11 +15,13 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import signal
 
 import pytest
 
 _OUT = os.environ["MINITORCH_PROBE_OUT"]
 _MAX_EXAMPLES = int(os.environ.get("MINITORCH_PROBE_MAX_EXAMPLES", "0") or 0)
+_SECONDS = float(os.environ.get("MINITORCH_PROBE_SECONDS", "20"))
 _hits: set[str] = set()
 _passed: dict[str, bool] = {}
 _found: dict[str, dict] = {}
@@ -37,9 +41,27 @@ def pytest_runtest_logstart(nodeid: str) -> None:
     _passed[nodeid] = True
 
 
+class ProbeTimeUp(Exception):
+    """A test ran past MINITORCH_PROBE_SECONDS."""
+
+
+def _time_up(signum: int, frame: object) -> None:
+    raise ProbeTimeUp(f"stopped by the probe after {_SECONDS:g} s")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """Cap the test's Hypothesis examples, whatever its own settings say."""
+    """Stop the test after _SECONDS; cap its Hypothesis examples, whatever its settings say."""
+    previous = signal.signal(signal.SIGALRM, _time_up)
+    signal.setitimer(signal.ITIMER_REAL, _SECONDS, 1.0)  # and every second after: replays stop too
+    try:
+        yield from _capped(item)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _capped(item: pytest.Item):
     test = getattr(item, "obj", None)
     original = getattr(test, "_hypothesis_internal_use_settings", None)
     if _MAX_EXAMPLES and original is not None and original.max_examples > _MAX_EXAMPLES:
