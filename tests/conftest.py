@@ -34,6 +34,43 @@ def use_cuda_simulator_without_gpu() -> None:
 use_cuda_simulator_without_gpu()
 
 
+def lock_simulator_shared_arrays() -> None:
+    """Numba's CUDA simulator gives a block's threads one shared array per source line, but
+    looks it up and stores it without a lock: two threads can each make their own (np.empty),
+    and the tiled matmul then reads garbage now and then. The same lookup, under a lock."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        return
+    import threading
+
+    import numpy as np
+    from numba.core import types
+    from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
+
+    allocate = kernelapi.FakeCUDAShared.array
+    if getattr(allocate, "locked", False):
+        return
+    lock = threading.Lock()
+
+    def array(self, shape, dtype):  # type: ignore[no-untyped-def]
+        if shape == 0:  # dynamic shared memory: one buffer, no lookup
+            return allocate(self, shape, dtype)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = sys._getframe(1)
+        where = (caller.f_code.co_filename, caller.f_lineno)  # the simulator's key
+        with lock:
+            if where not in self._allocations:
+                self._allocations[where] = np.empty(shape, dtype)
+            return self._allocations[where]
+
+    array.locked = True  # type: ignore[attr-defined]
+    kernelapi.FakeCUDAShared.array = array
+
+
+lock_simulator_shared_arrays()
+
+
 @pytest.fixture(autouse=True)
 def pin_default_backend_to_simple() -> None:
     """The library's default backend is `fast`; the course's tests pin it to `simple`, so a test
