@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import torch
 
 import minitorch
 from minitorch import conv, nn, optim
@@ -177,7 +178,6 @@ def onnx_reference(model, *arrays: np.ndarray) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_lenet_exports_to_conv_maxpool_averagepool(dtype: str) -> None:
-    pytest.importorskip("onnxruntime")
     from minitorch.graph.onnx import export, run_onnxruntime
 
     model, x = lenet(dtype), images(dtype=dtype).detach()
@@ -200,7 +200,6 @@ def test_lenet_exports_to_conv_maxpool_averagepool(dtype: str) -> None:
 
 
 def test_conv1d_program_exports_and_runs_in_onnxruntime() -> None:
-    pytest.importorskip("onnxruntime")
     from minitorch.graph.onnx import export, run_onnxruntime
 
     rng = np.random.default_rng(6)
@@ -214,7 +213,6 @@ def test_conv1d_program_exports_and_runs_in_onnxruntime() -> None:
 
 
 def test_a_conv_whose_value_is_read_twice_keeps_its_bias_add() -> None:
-    pytest.importorskip("onnx")
     from minitorch.graph.onnx import export
 
     def twice(x: minitorch.Tensor, w: minitorch.Tensor, b: minitorch.Tensor) -> minitorch.Tensor:
@@ -234,7 +232,6 @@ def test_a_conv_whose_value_is_read_twice_keeps_its_bias_add() -> None:
 
 
 def torch_pair(values: np.ndarray) -> tuple[minitorch.Tensor, object]:
-    torch = pytest.importorskip("torch")
     return minitorch.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
 
 
@@ -270,7 +267,6 @@ CASES: dict[str, tuple[Callable, Callable, tuple[int, ...], tuple[int, ...]]] = 
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("mode", ["eager", "compiled"])
 def test_ops_match_pytorch(name: str, mode: str) -> None:
-    torch = pytest.importorskip("torch")
     ours, theirs, x_shape, w_shape = CASES[name]
     rng = np.random.default_rng(8)
     (x, tx), (w, tw) = torch_pair(rng.normal(size=x_shape)), torch_pair(rng.normal(size=w_shape))
@@ -295,7 +291,6 @@ def test_unfold_and_fold_compile_but_have_no_onnx_counterpart() -> None:
     out.sum().backward()
     np.testing.assert_allclose(out.numpy(), eager.numpy(), rtol=TOL, atol=TOL)
     np.testing.assert_allclose(x2.grad.numpy(), x1.grad.numpy(), rtol=TOL, atol=TOL)
-    pytest.importorskip("onnx")
     from minitorch.graph.onnx import OnnxExportError, export
 
     with pytest.raises(OnnxExportError, match="op 'unfold' has no ONNX counterpart"):
