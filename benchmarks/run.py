@@ -328,13 +328,19 @@ def bench_graph_chain(n: int = 1_000_000) -> Result:
     )
 
 
-def bench_graph_training(hidden: int = 32) -> Result:
+def xor_batch() -> tuple[minitorch.Tensor, minitorch.Tensor]:
+    """The batch-1 xor data of the graph-mode benchmarks, on `fast`."""
     data = minitorch.data.toy_dataset("xor", 1, seed=0)
-    X = minitorch.tensor(data.X, backend="fast")
-    y = minitorch.tensor(data.y.reshape(-1, 1), backend="fast")
+    return minitorch.tensor(data.X, backend="fast"), minitorch.tensor(data.y.reshape(-1, 1), backend="fast")
 
-    def loss_fn(out: minitorch.Tensor, target: minitorch.Tensor) -> minitorch.Tensor:
-        return minitorch.nn.binary_cross_entropy(out.sigmoid(), target)
+
+def loss_fn(out: minitorch.Tensor, target: minitorch.Tensor) -> minitorch.Tensor:
+    """Binary cross-entropy of the MLP's sigmoid output (the graph-mode benchmarks' loss)."""
+    return minitorch.nn.binary_cross_entropy(out.sigmoid(), target)
+
+
+def bench_graph_training(hidden: int = 32) -> Result:
+    X, y = xor_batch()
 
     eager_model = MLP([2, hidden, hidden, 1], backend="fast", seed=0)
     optimizer = minitorch.optim.SGD(eager_model.parameters(), lr=0.01)
@@ -374,12 +380,7 @@ def bench_graph_wrapper(hidden: int = 32, rounds: int = 7) -> list[Result]:
     process: eager; `compile(model)` in an eager loop (forward and backward compiled, SGD eager)
     and `CompiledTrainStep` (one graph), each run by its plans' steps (`wrapper=False`) and by
     their generated wrapper functions (the default). Medians over `rounds` rounds of 20 steps."""
-    data = minitorch.data.toy_dataset("xor", 1, seed=0)
-    X = minitorch.tensor(data.X, backend="fast")
-    y = minitorch.tensor(data.y.reshape(-1, 1), backend="fast")
-
-    def loss_fn(out: minitorch.Tensor, target: minitorch.Tensor) -> minitorch.Tensor:
-        return minitorch.nn.binary_cross_entropy(out.sigmoid(), target)
+    X, y = xor_batch()
 
     def sgd_step(model: minitorch.Module, forward: Callable[[minitorch.Tensor], minitorch.Tensor]) -> Callable:
         optimizer = minitorch.optim.SGD(model.parameters(), lr=0.01)
