@@ -84,9 +84,9 @@ def digits_epoch() -> Callable[[], None]:
     return epoch
 
 
-def start_busy() -> subprocess.Popen:
-    """One busy neighbour: a pure-Python loop that stops by itself after BUSY_SECONDS."""
-    code = f"import time\nend = time.time() + {BUSY_SECONDS}\nwhile time.time() < end:\n    pass\n"
+def start_busy(seconds: float = BUSY_SECONDS) -> subprocess.Popen:
+    """One busy neighbour: a pure-Python loop that stops by itself after `seconds`."""
+    code = f"import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
     return subprocess.Popen([sys.executable, "-c", code])
 
 

@@ -74,16 +74,17 @@ class Context:
         version of each saved tensor: an in-place write after this makes backward raise."""
         if not self.no_grad:
             self._saved = values
-            self._versions = tuple(getattr(v, "_version", None) for v in values)
+            versions = tuple(getattr(v, "_version", None) for v in values)
+            self._versions = versions if any(v is not None for v in versions) else ()  # floats: none
 
-    def check_versions(self, op: str) -> None:
-        """Raise if a saved tensor was modified in place since it was saved (as PyTorch)."""
+    def check_versions(self, fn: type) -> None:
+        """Raise if a saved tensor was modified in place since `fn` saved it (as PyTorch)."""
         for value, saved in zip(self._saved, self._versions):
             if saved is not None and value._version != saved:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: {op} saved a tensor of shape {tuple(value.shape)} at version "
-                    f"{saved}, now at version {value._version}"
+                    f"inplace operation: {fn.op_name()} saved a tensor of shape {tuple(value.shape)} at "  # type: ignore[attr-defined]
+                    f"version {saved}, now at version {value._version}"
                 )
 
     @property
@@ -200,7 +201,7 @@ class GraphValue:
         history = self.history
         assert history is not None and history.ctx is not None, "chain_rule needs an op's history"
         history.ctx.check_not_freed()  # a freed graph cannot be differentiated again
-        history.ctx.check_versions(history.last_fn.op_name())  # nor one changed in place
+        history.ctx.check_versions(history.last_fn)  # nor one changed in place
         # BEGIN ASSIGN1_3
         grads = history.last_fn.backward(history.ctx, d_output)
         grads = grads if isinstance(grads, tuple) else (grads,)  # one gradient or a tuple of them

@@ -33,7 +33,7 @@ class ScalarFunction:
 
         The inputs are Scalars (Scalar's operators turn plain numbers into constants first).
         """
-        needs_grad = autodiff.is_grad_enabled() and any([x.history is not None for x in inputs])
+        needs_grad = any([x.history is not None for x in inputs]) and autodiff.is_grad_enabled()
         ctx = Context(not needs_grad)
         result = cls.forward(ctx, *[x.data for x in inputs])
         output = type(inputs[0]).from_op(result, History(cls, ctx, inputs) if needs_grad else None)
