@@ -88,6 +88,9 @@ class Module:
     _modules: dict[str, Module]
     _parameters: dict[str, Parameter]
     training: bool
+    # Bumped by every attribute assignment on any module: a compiled module rebuilds its cache
+    # key only after one (graph/guards.py).
+    state_version = 0
 
     def __init__(self) -> None:
         # object.__setattr__ avoids our own __setattr__ hook before the dicts exist.
@@ -98,6 +101,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_modules" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning '{name}'")
+        Module.state_version += 1
         if isinstance(value, Parameter):
             self._parameters[name] = value
             if value.name is None:

@@ -33,8 +33,12 @@ per element). `print(generate_source(node, "fast"))` shows exactly what runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import linecache
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -200,21 +204,46 @@ def namespace_for(target: str) -> dict[str, Any]:
 
 
 # Compiled kernels by (source, backend name): each distinct program is compiled once per
-# process. Numba cannot `cache=True` (cache on disk) a function made by exec — it has no
-# source file to key the cache on — so a new process compiles again; this dict saves the
-# recompiling on every call within one process.
+# process. On `fast` the source is also written to a file in the kernel cache folder and
+# imported from there, so Numba caches the machine code on disk (it can cache only functions
+# with a source file) and a second process loads it instead of compiling (seconds per kernel).
 _COMPILED: dict[tuple[str, str], Callable[..., None]] = {}
 
 
 def compile_source(source: str, target: str) -> Callable[..., None]:
     """Run the generated source and return the kernel function it defines."""
     name = source.split("def ", 1)[1].split("(", 1)[0]
+    if target == "fast":
+        return import_cached(source, name)
     filename = f"<minitorch codegen {name} {target}>"
     # Registered with linecache so tracebacks and Numba errors can show the generated lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace = namespace_for(target)
     exec(compile(source, filename, "exec"), namespace)  # our own generated code
     return namespace[name]
+
+
+def import_cached(source: str, name: str) -> Callable[..., None]:
+    """The `fast` kernel `name` defined by `source`, imported from `<kernel cache>/<name>.py`
+    with Numba's disk cache on. The folder is named by a hash of the op table and the kernels'
+    helpers (backends/switch.py), so an edited scalar function never loads stale code."""
+    from ..backends import fast, switch
+
+    path = fast.CACHE / f"{name}.py"
+    if not path.exists() or path.read_text() != source:
+        partial = path.with_suffix(f".{os.getpid()}.tmp")  # another process may write it too
+        partial.write_text(source)
+        os.replace(partial, path)
+    spec = importlib.util.spec_from_file_location(f"minitorch_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    names = namespace_for("fast")
+    names.update(__name__=module.__name__, njit=functools.partial(names["njit"], cache=True))
+    module.__dict__.update(names)
+    sys.modules[module.__name__] = module  # Numba finds a cached kernel's globals by module name
+    with switch.numba_cache_dir(fast.CACHE):
+        spec.loader.exec_module(module)  # our own generated code
+    return getattr(module, name)  # type: ignore[no-any-return]
 
 
 def compiled_kernel(node: Node, backend_name: str, target: str, scalars: tuple[bool, ...]) -> Callable[..., None]:

@@ -24,7 +24,7 @@ from ..tensor import Tensor
 from ..tensor_data import TensorData
 from ..tensor_functions import Function
 from .executor import Plan
-from .guards import captured_key, map_tensors, tensors_in, value_key
+from .guards import ModuleGuard, captured_key, map_tensors, tensors_in, value_key
 from .ir import Graph
 from .passes import PIPELINE, Pass, run_passes
 from .split import keep_sources, slice_graph, split
@@ -180,24 +180,23 @@ class Compiled:
         self.cache: dict[Any, CompiledGraph] = {}
         self.compile_count = 0
         self.latest: CompiledGraph | None = None
+        self.guard = ModuleGuard(target) if isinstance(target, Module) else None
 
     @property
     def module(self) -> Module | None:
         return self.target if isinstance(self.target, Module) else None
 
-    def _parameters(self) -> list[tuple[str, Tensor]]:
-        if self.module is None:
-            return []
-        return [(name, p.value) for name, p in self.module.named_parameters()]
-
     def _key(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-        """Everything the trace depends on besides the numbers in the input tensors."""
+        """Everything the trace depends on besides the numbers in the input tensors (a
+        module's state by the number its guard gives it)."""
         call = (value_key(tuple(args)), value_key(kwargs))
-        return call, captured_key(self.target), is_grad_enabled(), self.backend_name
+        captured = captured_key(self.target) if self.guard is None else self.guard.key()
+        return call, captured, is_grad_enabled(), self.backend_name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         entry = self.entry(*args, **kwargs)
-        tensors = tensors_in((args, kwargs)) + [t for _, t in self._parameters()] + entry.captured
+        parameters = [] if self.guard is None else self.guard.parameters  # as of the key just made
+        tensors = tensors_in((args, kwargs)) + parameters + entry.captured
         values = entry.run_forward(tensors)
         # Outputs live where eager results would: on the backend of the tensors passed in.
         out = tensors[0].backend if tensors else entry.backend

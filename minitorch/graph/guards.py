@@ -42,8 +42,9 @@ class Identity:
 
 
 def tensor_key(t: Tensor) -> tuple[Any, ...]:
-    """A tensor input's signature: traces are shared by tensors that agree on it."""
-    return ("T", t.shape, t.dtype.name, t.backend.name, t.requires_grad)
+    """A tensor input's signature: traces are shared by tensors that agree on it.
+    (The dtype itself, not its `name`: numpy computes the name on each read.)"""
+    return ("T", t.shape, t.dtype, t.backend.name, t.requires_grad)
 
 
 def value_key(value: Any, captured: bool = False) -> Any:
@@ -86,6 +87,60 @@ def module_state(module: Module, params_by_identity: bool = False) -> tuple[Any,
         )
         state.append((name, type(m).__qualname__, m.training, attrs, params))
     return tuple(state)
+
+
+class ModuleGuard:
+    """`module_state(module)` as a small number, rebuilt only when it may have changed.
+
+    Building the state walks every attribute of every sub-module: most of a small compiled
+    step's time. Each call checks instead, in one walk of the tree, what can change without an
+    attribute assignment: each module's `training` flag, its parameter objects and their
+    signatures. Plain attributes change by assignment, which bumps `Module.state_version`;
+    a module holding a mutable one (a list, an array, any object) rebuilds the state every call.
+    """
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.seen: tuple[Any, ...] | None = None  # what `fingerprint` gave when `state` was built
+        self.held: list[Tensor] = []  # the parameters in `seen` (kept alive: their ids stay theirs)
+        self.states: dict[tuple[Any, ...], int] = {}  # every state met, numbered
+        self.token = -1
+        self.parameters: list[Tensor] = []  # named_parameters() order, as of `seen`
+
+    def fingerprint(self) -> tuple[tuple[Any, ...], list[Tensor]]:
+        """What can change without an assignment, in one walk; and the parameters walked."""
+        flags, parameters, stack = [], [], [self.module]
+        while stack:
+            m = stack.pop()
+            flags.append(m.training)
+            parameters.extend(m.__dict__["_parameters"].values())
+            stack.extend(m.__dict__["_modules"].values())
+        signatures = tuple(tensor_key(p) for p in parameters)
+        return (Module.state_version, tuple(flags), tuple(map(id, parameters)), signatures), parameters
+
+    def key(self) -> int:
+        """The number of the module's current state (equal numbers: equal `module_state`)."""
+        seen, walked = self.fingerprint()
+        if seen != self.seen:
+            state = module_state(self.module)
+            self.token = self.states.setdefault(state, len(self.states))
+            self.parameters = [p for _, p in self.module.named_parameters()]
+            modules = [m for _, m in self.module.named_modules()]
+            reusable = all(frozen(v) for m in modules for v in plain_attributes(m))
+            self.seen, self.held = (seen, walked) if reusable else (None, [])
+        return self.token
+
+
+def plain_attributes(m: Module) -> list[Any]:
+    """A module's attributes besides its sub-modules and parameters (`training`, sizes, `p`)."""
+    return [v for k, v in m.__dict__.items() if k not in ("_modules", "_parameters")]
+
+
+def frozen(value: Any) -> bool:
+    """Whether `value` can change only by being replaced (numbers, strings, tuples of them)."""
+    if isinstance(value, tuple):
+        return all(frozen(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str, bytes, complex))
 
 
 def captured_key(target: Callable[..., Any]) -> tuple[Any, ...]:
