@@ -156,8 +156,15 @@ def test_conv_known_numbers_and_errors() -> None:
     np.testing.assert_array_equal(out.numpy()[0, 0], [[8, 12], [20, 24]])
     with pytest.raises(minitorch.ShapeError, match="weight"):
         conv.conv2d(x, t(np.ones((1, 2, 2, 2)), grad=False))
-    with pytest.raises(ValueError, match="groups=2; minitorch implements groups=1 only"):
-        conv.conv2d(x, t(np.ones((1, 1, 2, 2)), grad=False), groups=2)
+    with pytest.raises(ValueError, match=r"conv2d: in_channels \(1\) must be divisible by groups \(2\)"):
+        conv.conv2d(x, t(np.ones((2, 1, 2, 2)), grad=False), groups=2)
+    x2 = t(np.ones((1, 2, 3, 3)), grad=False)
+    with pytest.raises(ValueError, match=r"conv2d: out_channels \(3\) must be divisible by groups \(2\)"):
+        conv.conv2d(x2, t(np.ones((3, 1, 2, 2)), grad=False), groups=2)
+    with pytest.raises(ValueError, match="conv2d: groups must be a positive integer, got 0"):
+        conv.conv2d(x2, t(np.ones((2, 1, 2, 2)), grad=False), groups=0)
+    with pytest.raises(minitorch.ShapeError, match=r"needs \(O, 2/groups = 1, \*kernel\) for groups=2"):
+        conv.conv2d(x2, t(np.ones((2, 2, 2, 2)), grad=False), groups=2)
 
 
 # ## Task 4.3: pooling
