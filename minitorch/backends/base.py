@@ -237,7 +237,9 @@ class TensorBackend:
         image, flat_weight = _contiguous(self, a), _contiguous(self, weight)
         began = time.perf_counter() if events.LISTENERS else 0.0
         shape4 = (*a.shape[:2], *geo.as_2d(a.shape[2:]))
-        self.kernels.conv(out.storage, image.storage, shape4, flat_weight.storage, weight.shape[0], groups, *geo.pairs())
+        self.kernels.conv(
+            out.storage, image.storage, shape4, flat_weight.storage, weight.shape[0], groups, *geo.pairs()
+        )
         if events.LISTENERS:
             self._report("conv", began, (a, weight, out), flops=2 * out.size * geo.window * a.shape[1] // groups)
         return out

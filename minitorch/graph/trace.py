@@ -162,7 +162,9 @@ class SymbolicBackend(TensorBackend):
     ) -> TensorData:
         dtype = np.result_type(a.dtype, weight.dtype).name
         grouped = {"groups": int(groups)} if groups != 1 else {}  # an attribute only where it says something
-        return self._emit("conv", [a, weight], dtype, **_dims(stride=stride, padding=padding, dilation=dilation), **grouped)
+        return self._emit(
+            "conv", [a, weight], dtype, **_dims(stride=stride, padding=padding, dilation=dilation), **grouped
+        )
 
     def pool(self, kind: str, a: TensorData, kernel: Dims, stride: Dims, padding: Dims) -> TensorData:
         return self._emit(f"{kind}_pool", [a], a.dtype.name, **_dims(kernel=kernel, stride=stride, padding=padding))
