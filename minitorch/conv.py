@@ -335,8 +335,8 @@ class _ConvNd(Module):
     `__init__` (Task 4.5) sets `self.weight` (O, C/g, *kernel) and `self.bias` (O,) as Parameters
     (bias None when `bias=False`) on the given backend and dtype (float64 by default), g being
     `groups` (1 unless given). Random numbers come from `seed` itself when it is a
-    `numpy.random.Generator`, else `numpy.random.default_rng(seed)`; the weight is drawn first,
-    then the bias, both $U(-b, b)$ with $b = 1/\\sqrt{(C/g) \\prod k}$.
+    `numpy.random.Generator`, else `numpy.random.default_rng(seed)`;
+    the weight is drawn first, then the bias, both $U(-b, b)$ with $b = 1/\\sqrt{(C/g) \\prod k}$.
     """
 
     dims = 2

@@ -2,7 +2,8 @@
 
 Values and gradients (of a weighted sum of the output) on `simple` and `fast`, in float64, with
 groups = 1 and with 2 or 3 groups (depthwise, groups = in_channels, half of the time);
-forward values on `cuda` (the simulator: tiny shapes, few examples). The inputs are permuted
+forward values on `cuda` (the simulator: tiny shapes, few examples), by both of its forward
+conv algorithms (implicit GEMM and unfold + matmul). The inputs are permuted
 half of the time, so non-contiguous layouts are covered too.
 """
 
@@ -100,11 +101,17 @@ def test_grouped_conv_matches_pytorch_values_and_gradients(backend: str, dims: i
     _compare_conv(data.draw(conv_cases(dims, grouped=True)), backend, dims, backward=True)
 
 
+@pytest.mark.parametrize("algorithm", ["implicit_gemm", "im2col"])
 @pytest.mark.parametrize("dims", [1, 2])
 @settings(max_examples=2, deadline=None)
 @given(data=st.data())
-def test_conv_forward_on_cuda_matches_pytorch(dims: int, data: st.DataObject) -> None:
-    _compare_conv(data.draw(conv_cases(dims, small=True)), "cuda", dims, backward=False)
+def test_conv_forward_on_cuda_matches_pytorch(algorithm: str, dims: int, data: st.DataObject) -> None:
+    from minitorch.backends.cuda import CudaKernels
+
+    grouped = data.draw(st.booleans())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CudaKernels, "conv_algorithm", algorithm)
+        _compare_conv(data.draw(conv_cases(dims, small=True, grouped=grouped)), "cuda", dims, backward=False)
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""The cuda backend's implicit-GEMM conv kernel against PyTorch (given code, no task marker).
+"""Task 4.6: the cuda backend's implicit-GEMM conv kernel against PyTorch.
 
 Forward conv on `cuda` runs `conv_kernel` (minitorch/backends/cuda.py): the tiled matmul of
 task 3.4 with the unfolded matrix gathered from the image tile by tile. On the simulator every
@@ -61,6 +61,7 @@ def conv_launches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
     return launches
 
 
+@pytest.mark.task4_6
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_conv_kernel_matches_pytorch(name: str, conv_launches: list[tuple[int, ...]]) -> None:
     x_shape, w_shape, stride, padding, dilation, groups, with_bias, dtype = CASES[name]
@@ -83,6 +84,7 @@ def test_conv_kernel_matches_pytorch(name: str, conv_launches: list[tuple[int, .
     assert conv_launches == [(x_shape[0], x_shape[1], *((1,) if len(x_shape) == 3 else ()), *x_shape[2:])]
 
 
+@pytest.mark.task4_6
 def test_conv_kernel_reads_permuted_inputs() -> None:
     """A transposed image and weight are made contiguous before the kernel reads them flat."""
     rng = np.random.default_rng(7)
@@ -93,6 +95,7 @@ def test_conv_kernel_reads_permuted_inputs() -> None:
     np.testing.assert_allclose(conv.conv2d(xt, wt, padding=1).numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.task4_6
 def test_grouped_conv_backward_on_cuda_matches_pytorch() -> None:
     """Backward stays unfold/fold + matmul (batched over the groups) on cuda."""
     rng = np.random.default_rng(8)
@@ -106,6 +109,8 @@ def test_grouped_conv_backward_on_cuda_matches_pytorch() -> None:
 
 
 def test_conv_launch_covers_the_output_in_tiles() -> None:
+    """Given code: the launch configuration, and the algorithm setting's default."""
+    assert cuda_kernels.CudaKernels.conv_algorithm == "implicit_gemm"
     tile = cuda_kernels.TILE
     assert cuda_kernels.conv_launch(6, tile + 1, 2 * tile + 3) == ((3, 2, 6), (tile, tile))
     with pytest.raises(ValueError, match="cuda conv: batch times groups is 70000"):

@@ -222,10 +222,10 @@ class TensorBackend:
         """Cross-correlation (PyTorch's conv, no bias): `out[n, o] = W[o] . unfold(a)[n]`, i.e.
         unfold then one matmul (O, C*K) @ (N, C*K, L) -> (N, O, L). With G groups, channel
         block g of the columns meets only weight block g: (G, O/G, C*K/G) @ (N, G, C*K/G, L).
-        A kernel library with a `conv` kernel of its own (cuda: implicit GEMM) runs that instead."""
+        A library whose `conv_algorithm` is "implicit_gemm" (cuda) runs its own `conv` kernel instead."""
         geo = ConvGeometry(a.shape[2:], weight.shape[2:], stride, padding, dilation)
         out_channels, n = weight.shape[0], a.shape[0]
-        if hasattr(self.kernels, "conv"):
+        if getattr(self.kernels, "conv_algorithm", "im2col") == "implicit_gemm":
             return self._direct_conv(a, weight, geo, groups)
         cols = self.unfold(a, weight.shape[2:], stride, padding, dilation).view((n, groups, -1, geo.positions))
         flat_weight = _contiguous(self, weight).view((groups, out_channels // groups, -1))
