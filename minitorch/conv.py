@@ -7,9 +7,9 @@ building block, `unfold` (im2col): each window of the input becomes a column, so
     conv(x, W) = W.view(O, C*K) @ unfold(x)          (one matmul; K = kernel elements)
     max_pool(x) = max over each column, avg_pool(x) = mean over each column
 
-and the backward of unfold is `fold` (col2im): columns added back into the image. With G
-groups the channels split into G independent convolutions: view the columns as (N, G, C*K/G, L)
-and the weight as (G, O/G, C*K/G), and the one matmul is G of them, batched. The
+and the backward of unfold is `fold` (col2im): columns added back into the image. With g
+groups the channels split into g independent convolutions: view the columns as (N, g, C*K/g, L)
+and the weight as (g, O/g, C*K/g), and the one matmul is g of them, batched. The
 backward rules below are ordinary Tensor code over unfold, fold and matmul, so graph mode
 traces and differentiates them like any other op.
 """
@@ -329,7 +329,7 @@ def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], bac
 
 
 class _ConvNd(Module):
-    """Weight (O, C, *kernel) and bias (O,), initialised as PyTorch does: kaiming-uniform with
+    """Weight (O, C/g, *kernel) and bias (O,), initialised as PyTorch does: kaiming-uniform with
     a = sqrt(5), which comes to uniform in $\\pm 1/\\sqrt{\\text{fan\\_in}}$, fan_in = C/g * K.
 
     `__init__` (Task 4.5) sets `self.weight` (O, C/g, *kernel) and `self.bias` (O,) as Parameters
