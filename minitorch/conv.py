@@ -1,13 +1,15 @@
 """Module 4 — convolution and pooling: differentiable ops, their functional API and layers.
 
 Layouts and results are PyTorch's: inputs (N, C, L) or (N, C, H, W), weights (O, C, *kernel),
-`conv2d(x, w, b, stride, padding, dilation)` a cross-correlation. Everything rests on one
+`conv2d(x, w, b, stride, padding, dilation, groups)` a cross-correlation. Everything rests on one
 building block, `unfold` (im2col): each window of the input becomes a column, so
 
     conv(x, W) = W.view(O, C*K) @ unfold(x)          (one matmul; K = kernel elements)
     max_pool(x) = max over each column, avg_pool(x) = mean over each column
 
-and the backward of unfold is `fold` (col2im): columns added back into the image. The
+and the backward of unfold is `fold` (col2im): columns added back into the image. With g
+groups the channels split into g independent convolutions: view the columns as (N, g, C*K/g, L)
+and the weight as (g, O/g, C*K/g), and the one matmul is g of them, batched. The
 backward rules below are ordinary Tensor code over unfold, fold and matmul, so graph mode
 traces and differentiates them like any other op.
 """
@@ -77,33 +79,43 @@ class Conv(Function):
     With $G$ = dL/dY viewed as (N, O, L):  $\\partial W = \\sum_n G_n\\, \\text{unfold}(x)_n^T$
     and $\\partial x = \\text{fold}(W^T G)$: the gradient columns added back into the image.
 
-    Forward gets `stride`, `padding`, `dilation` as tuples (one per spatial dim) and no bias
-    (`conv1d`/`conv2d` add it and check shapes). Backward returns `(grad_x, grad_w)` with the
-    shapes of `x` and `weight`, None for a constant input; the tests compare values to 1e-10
-    and gradients to a numerical gradient (1e-6), 1-D and 2-D, with stride, padding, dilation.
+    `groups` g splits the channels into g independent convolutions: output channels block j
+    (O/g of them) reads only input channels block j (C/g; the weight is (O, C/g, *kernel)).
+    The rules above then hold per group: view dL/dY as (N, g, O/g, L), unfold(x) as
+    (N, g, C/g*K, L) and W as (g, O/g, C/g*K), and the matmuls batch over the groups.
+
+    Forward gets `stride`, `padding`, `dilation` as tuples (one per spatial dim), `groups` as
+    an int and no bias (`conv1d`/`conv2d` add it and check shapes); `backend.conv` takes the
+    same arguments. Backward returns `(grad_x, grad_w)` with the shapes of `x` and `weight`,
+    None for a constant input; the tests compare values to 1e-10 and gradients to a numerical
+    gradient (1e-6), 1-D and 2-D, with stride, padding, dilation, and groups 2 and C (depthwise).
     """
 
     @staticmethod
-    def forward(ctx: Context, x: Tensor, weight: Tensor, stride: Any, padding: Any, dilation: Any) -> Tensor:
+    def forward(
+        ctx: Context, x: Tensor, weight: Tensor, stride: Any, padding: Any, dilation: Any, groups: int
+    ) -> Tensor:
         # BEGIN ASSIGN4_2
-        ctx.save_for_backward(x, weight, stride, padding, dilation)
-        return x._new(x.backend.conv(x._tensor, weight._tensor, stride, padding, dilation))
+        ctx.save_for_backward(x, weight, stride, padding, dilation, groups)
+        return x._new(x.backend.conv(x._tensor, weight._tensor, stride, padding, dilation, groups))
         # END ASSIGN4_2
 
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor) -> tuple[Tensor | None, Tensor | None]:
         # BEGIN ASSIGN4_2
-        x, weight, stride, padding, dilation = ctx.saved_values
-        kernel = tuple(weight.shape[2:])
-        grad = grad_output.contiguous().view(grad_output.shape[0], grad_output.shape[1], -1)  # (N, O, L)
+        x, weight, stride, padding, dilation, groups = ctx.saved_values
+        kernel, n = tuple(weight.shape[2:]), x.shape[0]
+        grad = grad_output.contiguous().view(n, groups, weight.shape[0] // groups, -1)  # (N, g, O/g, L)
         grad_x = grad_w = None
         if not weight.is_constant():
             cols = Unfold.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, fill=0.0)
+            cols = cols.view(n, groups, -1, grad.shape[3])  # (N, g, C/g*K, L)
             grad_w = (grad @ cols.mT).sum(0).view(weight.shape)
         if not x.is_constant():
-            flat_w = weight.contiguous().view(weight.shape[0], -1)  # (O, C*K)
+            flat_w = weight.contiguous().view(groups, weight.shape[0] // groups, -1)  # (g, O/g, C/g*K)
+            grad_cols = (flat_w.mT @ grad).view(n, -1, grad.shape[3])  # (N, C*K, L)
             grad_x = Fold.apply(
-                flat_w.mT @ grad, size=_spatial(x), kernel=kernel, stride=stride, padding=padding, dilation=dilation
+                grad_cols, size=_spatial(x), kernel=kernel, stride=stride, padding=padding, dilation=dilation
             )
         return grad_x, grad_w
         # END ASSIGN4_2
@@ -181,21 +193,30 @@ def _check_input(x: Tensor, dims: int, name: str) -> None:
         raise ShapeError(f"{name}: expected a {dims + 2}-D input {layout}, got shape {x.shape}")
 
 
+def _check_groups(name: str, groups: Any, in_channels: int, out_channels: int) -> None:
+    """PyTorch's rule: `groups` is a positive int dividing both channel counts."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+    for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(f"{name}: {what} ({channels}) must be divisible by groups ({groups})")
+
+
 def _conv(
     x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any, dims: int, groups: int
 ) -> Tensor:
     name = f"conv{dims}d"
     _check_input(x, dims, name)
-    if groups != 1:
-        raise ValueError(f"{name}: groups={groups}; minitorch implements groups=1 only")
-    if weight.dims != dims + 2 or weight.shape[1] != x.shape[1]:
+    _check_groups(name, groups, x.shape[1], weight.shape[0] if weight.dims else 0)
+    if weight.dims != dims + 2 or weight.shape[1] * groups != x.shape[1]:
         raise ShapeError(
-            f"{name}: weight of shape {weight.shape} does not fit input {x.shape} (needs (O, {x.shape[1]}, *kernel))"
+            f"{name}: weight of shape {weight.shape} does not fit input {x.shape} "
+            f"(needs (O, {x.shape[1]}/groups = {x.shape[1] // groups}, *kernel) for groups={groups})"
         )
     geometry = {
         key: _tuple(v, dims, name) for key, v in (("stride", stride), ("padding", padding), ("dilation", dilation))
     }
-    out = Conv.apply(x, weight, **geometry)
+    out = Conv.apply(x, weight, groups=groups, **geometry)
     return out if bias is None else out + bias.view(bias.shape[0], *((1,) * dims))
 
 
@@ -208,7 +229,7 @@ def conv1d(
     dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> Tensor:
-    """1-D cross-correlation: x (N, C, L), weight (O, C, k), bias (O,) -> (N, O, L_out)."""
+    """1-D cross-correlation: x (N, C, L), weight (O, C/groups, k), bias (O,) -> (N, O, L_out)."""
     return _conv(x, weight, bias, stride, padding, dilation, 1, groups)
 
 
@@ -221,9 +242,11 @@ def conv2d(
     dilation: IntOrTuple = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> (N, O, H_out, W_out).
+    """2-D cross-correlation: x (N, C, H, W), weight (O, C/g, kh, kw), bias (O,) -> (N, O, H_out, W_out).
 
-    $y[n, o, p, q] = b[o] + \\sum_{c, i, j} W[o, c, i, j]\\, x[n, c, p s_h - p_h + i d_h, q s_w - p_w + j d_w]$
+    $y[n, o, p, q] = b[o] + \\sum_{c, i, j} W[o, c, i, j]\\, x[n, c_0 + c, p s_h - p_h + i d_h, q s_w - p_w + j d_w]$
+    where the sum runs over the C/g channels of o's group: $c_0 = \\lfloor o / (O/g) \\rfloor \\cdot C/g$
+    (g = `groups`; g = C is a depthwise convolution: each channel filtered on its own).
     """
     return _conv(x, weight, bias, stride, padding, dilation, 2, groups)
 
@@ -306,13 +329,14 @@ def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], bac
 
 
 class _ConvNd(Module):
-    """Weight (O, C, *kernel) and bias (O,), initialised as PyTorch does: kaiming-uniform with
-    a = sqrt(5), which comes to uniform in $\\pm 1/\\sqrt{\\text{fan\\_in}}$, fan_in = C * K.
+    """Weight (O, C/g, *kernel) and bias (O,), initialised as PyTorch does: kaiming-uniform with
+    a = sqrt(5), which comes to uniform in $\\pm 1/\\sqrt{\\text{fan\\_in}}$, fan_in = C/g * K.
 
-    `__init__` (Task 4.5) sets `self.weight` and `self.bias` as Parameters (bias None when
-    `bias=False`) on the given backend and dtype (float64 by default). Random numbers come from
-    `seed` itself when it is a `numpy.random.Generator`, else `numpy.random.default_rng(seed)`;
-    the weight is drawn first, then the bias, both $U(-b, b)$ with $b = 1/\\sqrt{C \\prod k}$.
+    `__init__` (Task 4.5) sets `self.weight` (O, C/g, *kernel) and `self.bias` (O,) as Parameters
+    (bias None when `bias=False`) on the given backend and dtype (float64 by default), g being
+    `groups` (1 unless given). Random numbers come from `seed` itself when it is a
+    `numpy.random.Generator`, else `numpy.random.default_rng(seed)`;
+    the weight is drawn first, then the bias, both $U(-b, b)$ with $b = 1/\\sqrt{(C/g) \\prod k}$.
     """
 
     dims = 2
@@ -325,6 +349,7 @@ class _ConvNd(Module):
         stride: IntOrTuple = 1,
         padding: IntOrTuple = 0,
         dilation: IntOrTuple = 1,
+        groups: int = 1,
         bias: bool = True,
         backend: Any = None,
         dtype: Any = None,
@@ -336,16 +361,19 @@ class _ConvNd(Module):
         self.kernel_size = _tuple(kernel_size, self.dims, name)
         self.stride, self.padding = _tuple(stride, self.dims, name), _tuple(padding, self.dims, name)
         self.dilation = _tuple(dilation, self.dims, name)
+        _check_groups(name, groups, in_channels, out_channels)
+        self.groups = groups
         # BEGIN ASSIGN4_5
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        bound = 1.0 / math.sqrt(in_channels * math.prod(self.kernel_size))
-        self.weight = _uniform(rng, bound, (out_channels, in_channels, *self.kernel_size), backend, dtype)
+        bound = 1.0 / math.sqrt(in_channels // groups * math.prod(self.kernel_size))
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = _uniform(rng, bound, shape, backend, dtype)
         self.bias = _uniform(rng, bound, (out_channels,), backend, dtype) if bias else None
         # END ASSIGN4_5
 
     def forward(self, x: Tensor) -> Tensor:
         # The attributes, not `.value`: while graph mode traces, they hold placeholder tensors.
-        return _conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.dims, 1)
+        return _conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.dims, self.groups)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -353,6 +381,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding}"
         if any(d != 1 for d in self.dilation):
             text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
 
     def __repr__(self) -> str:

@@ -1,7 +1,7 @@
 """Module 4: convolution and pooling against numpy oracles written independently of minitorch.
 
-The semantics are PyTorch's (torch is not installed here, so its answers are written as these
-oracles): `conv2d` is a cross-correlation over (N, C, H, W) with weights (O, C, kh, kw);
+The semantics are PyTorch's (written as these oracles, independent of torch; groups are
+checked against torch itself): `conv2d` is a cross-correlation over (N, C, H, W) with weights (O, C, kh, kw);
 output size `(n + 2p - d(k-1) - 1) // s + 1`; `avg_pool` counts padding as zeros
 (count_include_pad=True); `max_pool` pads with -inf; `F.unfold` gives (N, C*kh*kw, L) with row
 `(c*kh + i)*kw + j`. Gradients are checked against central differences of the oracle.
@@ -149,6 +149,31 @@ def test_conv1d_values_and_gradients() -> None:
 
 
 @pytest.mark.task4_2
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "groups"),
+    [((2, 4, 5, 6), (6, 2, 3, 2), 2), ((2, 3, 6, 5), (6, 1, 2, 3), 3), ((2, 3, 9), (3, 1, 3), 3)],
+    ids=["2d-groups2", "2d-depthwise-x2", "1d-depthwise"],
+)
+def test_grouped_conv_values_and_gradients(x_shape, w_shape, groups) -> None:
+    import torch
+
+    rng = np.random.default_rng(9)
+    x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
+    geometry = {"stride": 2, "padding": 1, "dilation": 1, "groups": groups}
+    xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    reference = torch.nn.functional.conv2d if len(x_shape) == 4 else torch.nn.functional.conv1d
+    expected = reference(xt, wt, bt, **geometry)
+    xm, wm, bm = t(x), t(w), t(b)
+    got = (conv.conv2d if len(x_shape) == 4 else conv.conv1d)(xm, wm, bm, **geometry)
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = rng.normal(size=expected.shape)
+    (expected * torch.tensor(g)).sum().backward()
+    (got * t(g, grad=False)).sum().backward()
+    for mine, theirs in ((xm, xt), (wm, wt), (bm, bt)):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.task4_2
 def test_conv_known_numbers_and_errors() -> None:
     """A 3x3 image of 0..8 and a 2x2 kernel of ones: each output is the sum of a window."""
     x = t(np.arange(9.0).reshape(1, 1, 3, 3), grad=False)
@@ -156,8 +181,15 @@ def test_conv_known_numbers_and_errors() -> None:
     np.testing.assert_array_equal(out.numpy()[0, 0], [[8, 12], [20, 24]])
     with pytest.raises(minitorch.ShapeError, match="weight"):
         conv.conv2d(x, t(np.ones((1, 2, 2, 2)), grad=False))
-    with pytest.raises(ValueError, match="groups=2; minitorch implements groups=1 only"):
-        conv.conv2d(x, t(np.ones((1, 1, 2, 2)), grad=False), groups=2)
+    with pytest.raises(ValueError, match=r"conv2d: in_channels \(1\) must be divisible by groups \(2\)"):
+        conv.conv2d(x, t(np.ones((2, 1, 2, 2)), grad=False), groups=2)
+    x2 = t(np.ones((1, 2, 3, 3)), grad=False)
+    with pytest.raises(ValueError, match=r"conv2d: out_channels \(3\) must be divisible by groups \(2\)"):
+        conv.conv2d(x2, t(np.ones((3, 1, 2, 2)), grad=False), groups=2)
+    with pytest.raises(ValueError, match="conv2d: groups must be a positive integer, got 0"):
+        conv.conv2d(x2, t(np.ones((2, 1, 2, 2)), grad=False), groups=0)
+    with pytest.raises(minitorch.ShapeError, match=r"needs \(O, 2/groups = 1, \*kernel\) for groups=2"):
+        conv.conv2d(x2, t(np.ones((2, 2, 2, 2)), grad=False), groups=2)
 
 
 # ## Task 4.3: pooling
@@ -200,7 +232,11 @@ def test_pool1d_and_pytorch_defaults() -> None:
 
 @pytest.mark.task4_4
 @pytest.mark.parametrize("backend", ["fast", "cuda"])
-def test_kernels_on_fast_and_cuda(backend: str) -> None:
+def test_kernels_on_fast_and_cuda(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minitorch.backends import get_backend
+
+    # cuda's forward conv as unfold + matmul (its implicit-GEMM kernel is task 4.6's)
+    monkeypatch.setattr(type(get_backend(backend).kernels), "conv_algorithm", "im2col", raising=False)
     rng = np.random.default_rng(5)
     x, w, b = rng.normal(size=(2, 2, 5, 6)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
     xt, wt, bt = t(x, backend), t(w, backend), t(b, backend)
@@ -252,6 +288,30 @@ def test_layers_initialise_as_pytorch_and_repr() -> None:
     out = layer(minitorch.tensor(np.ones((2, 3, 6, 6))))
     assert out.shape == (2, 8, 6, 6)
     assert conv.AvgPool2d(2)(out).shape == (2, 8, 3, 3)
+
+
+@pytest.mark.task4_5
+def test_grouped_layers_initialise_as_pytorch_and_repr() -> None:
+    import torch
+
+    layer = conv.Conv2d(4, 6, 3, padding=1, groups=2, seed=0)
+    bound = 1 / np.sqrt(2 * 9)  # fan_in = C/groups * K
+    weight = layer.weight.value.numpy()
+    assert weight.shape == (6, 2, 3, 3) and tuple(torch.nn.Conv2d(4, 6, 3, groups=2).weight.shape) == weight.shape
+    assert bound >= np.abs(weight).max() > 0.9 * bound and np.abs(layer.bias.value.numpy()).max() <= bound
+    assert repr(layer) == "Conv2d(4, 6, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=2)"
+    x = np.random.default_rng(1).normal(size=(2, 4, 5, 5))
+    expected = torch.nn.functional.conv2d(
+        torch.tensor(x), torch.tensor(weight), torch.tensor(layer.bias.value.numpy()), padding=1, groups=2
+    )
+    np.testing.assert_allclose(layer(t(x, grad=False)).numpy(), expected.numpy(), atol=1e-12)
+    depthwise = conv.Conv1d(3, 3, 5, groups=3, bias=False, seed=0)
+    assert depthwise.weight.value.shape == (3, 1, 5) and np.abs(depthwise.weight.value.numpy()).max() <= 1 / np.sqrt(5)
+    assert repr(depthwise) == "Conv1d(3, 3, kernel_size=(5,), stride=(1,), groups=3, bias=False)"
+    with pytest.raises(ValueError, match=r"Conv2d: in_channels \(3\) must be divisible by groups \(2\)"):
+        conv.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv1d: out_channels \(3\) must be divisible by groups \(2\)"):
+        conv.Conv1d(4, 3, 3, groups=2)
 
 
 @pytest.mark.task4_5

@@ -1,7 +1,9 @@
 """Convolution and pooling on random shapes, strides, paddings and dilations, against PyTorch.
 
-Values and gradients (of a weighted sum of the output) on `simple` and `fast`, in float64;
-forward values on `cuda` (the simulator: tiny shapes, few examples). The inputs are permuted
+Values and gradients (of a weighted sum of the output) on `simple` and `fast`, in float64, with
+groups = 1 and with 2 or 3 groups (depthwise, groups = in_channels, half of the time);
+forward values on `cuda` (the simulator: tiny shapes, few examples), by both of its forward
+conv algorithms (implicit GEMM and unfold + matmul). The inputs are permuted
 half of the time, so non-contiguous layouts are covered too.
 """
 
@@ -20,9 +22,13 @@ TOL = 1e-9
 
 
 @st.composite
-def conv_cases(draw: st.DrawFn, dims: int, small: bool = False) -> dict:
-    """Shapes that give at least one output position, and the geometry that produced them."""
+def conv_cases(draw: st.DrawFn, dims: int, small: bool = False, grouped: bool = False) -> dict:
+    """Shapes that give at least one output position, and the geometry that produced them.
+    `grouped`: 2 or 3 groups, each of 1 (depthwise) or 2 input channels and 1 or 2 outputs."""
     n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    groups = draw(st.integers(2, 3)) if grouped else 1
+    if grouped:
+        c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
     stride = tuple(draw(st.integers(1, 2)) for _ in range(dims))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
@@ -32,11 +38,12 @@ def conv_cases(draw: st.DrawFn, dims: int, small: bool = False) -> dict:
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     return {
         "x": rng.normal(size=(n, c, *size)),
-        "w": rng.normal(size=(o, c, *kernel)),
+        "w": rng.normal(size=(o, c // groups, *kernel)),
         "b": rng.normal(size=(o,)),
         "stride": stride,
         "padding": padding,
         "dilation": dilation,
+        "groups": groups,
         "permute": draw(st.booleans()),
     }
 
@@ -61,7 +68,7 @@ class Input:
 def _compare_conv(case: dict, backend: str, dims: int, backward: bool) -> None:
     functional = conv.conv1d if dims == 1 else conv.conv2d
     reference = torch.nn.functional.conv1d if dims == 1 else torch.nn.functional.conv2d
-    geometry = {k: case[k] for k in ("stride", "padding", "dilation")}
+    geometry = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
     xt, wt, bt = (torch.tensor(case[k], requires_grad=True) for k in ("x", "w", "b"))
     expected = reference(xt, wt, bt, **geometry)
     x = Input(case["x"], backend, case["permute"])
@@ -86,11 +93,25 @@ def test_conv_matches_pytorch_values_and_gradients(backend: str, dims: int, data
     _compare_conv(data.draw(conv_cases(dims)), backend, dims, backward=True)
 
 
+@pytest.mark.parametrize("backend", ["simple", "fast"])
+@pytest.mark.parametrize("dims", [1, 2])
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_grouped_conv_matches_pytorch_values_and_gradients(backend: str, dims: int, data: st.DataObject) -> None:
+    _compare_conv(data.draw(conv_cases(dims, grouped=True)), backend, dims, backward=True)
+
+
+@pytest.mark.parametrize("algorithm", ["implicit_gemm", "im2col"])
 @pytest.mark.parametrize("dims", [1, 2])
 @settings(max_examples=2, deadline=None)
 @given(data=st.data())
-def test_conv_forward_on_cuda_matches_pytorch(dims: int, data: st.DataObject) -> None:
-    _compare_conv(data.draw(conv_cases(dims, small=True)), "cuda", dims, backward=False)
+def test_conv_forward_on_cuda_matches_pytorch(algorithm: str, dims: int, data: st.DataObject) -> None:
+    from minitorch.backends.cuda import CudaKernels
+
+    grouped = data.draw(st.booleans())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CudaKernels, "conv_algorithm", algorithm)
+        _compare_conv(data.draw(conv_cases(dims, small=True, grouped=grouped)), "cuda", dims, backward=False)
 
 
 @st.composite

@@ -133,6 +133,10 @@ def test_shape_inference_checks_window_ops() -> None:
         infer_shapes(graph)
     bias.shape = (3,)
     infer_shapes(graph)
+    y.attrs["groups"] = 2  # 2 input channels in 2 groups: the weight should be (O, 1, 3, 3)
+    with pytest.raises(minitorch.ShapeError, match="%2 = conv: conv: weight"):
+        infer_shapes(graph)
+    del y.attrs["groups"]
     # A conv with a bias input (export folds a bias add into one) runs too, as conv2d with bias
     rng = np.random.default_rng(9)
     values = [rng.normal(size=s) for s in [(1, 2, 5, 5), (3, 2, 3, 3), (3,)]]
@@ -140,6 +144,38 @@ def test_shape_inference_checks_window_ops() -> None:
     got = interpret(graph, {i: minitorch.tensor(v)._tensor for i, v in zip([x.id, w.id, bias.id], values)}, SIMPLE)
     expected = conv.conv2d(*(minitorch.tensor(v) for v in values), stride=2, padding=1)
     np.testing.assert_allclose(got[y.id].to_numpy(), expected.numpy(), rtol=1e-12)
+
+
+def test_grouped_conv_traces_as_one_conv_with_groups_and_exports_onnx_group() -> None:
+    """groups is an attribute of the one conv node (its kernel runs the groups batched) and
+    ONNX Conv's `group`; the compiled model agrees with eager mode, values and gradients."""
+    from minitorch.graph.onnx import export, run_onnxruntime
+
+    def model(dtype: str) -> nn.Sequential:
+        where = {"dtype": dtype, "seed": 11}
+        return nn.Sequential(
+            nn.Conv2d(4, 6, 3, padding=1, groups=2, **where), nn.ReLU(), nn.Conv2d(6, 6, 1, groups=6, **where)
+        )
+
+    eager_model, graph_model = model("float64"), model("float64")
+    x1, x2 = images((2, 4, 5, 5), seed=12), images((2, 4, 5, 5), seed=12)
+    eager, compiled = eager_model(x1), compile(graph_model)
+    out = compiled(x2)
+    (eager * eager).sum().backward()
+    (out * out).sum().backward()
+    np.testing.assert_allclose(out.numpy(), eager.numpy(), rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(x2.grad.numpy(), x1.grad.numpy(), rtol=TOL, atol=TOL)
+    for p, q in zip(eager_model.parameters(), graph_model.parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=TOL, atol=TOL)
+    text = str(compiled.entry(x2).forward)
+    assert text.count("= conv ") == 2 and "groups=2" in text and "groups=6" in text
+    small = model("float32")
+    x = images((2, 4, 5, 5), seed=13, dtype="float32").detach()
+    exported = export(small, x)
+    groups = [{a.name: a.i for a in n.attribute}["group"] for n in exported.graph.node if n.op_type == "Conv"]
+    assert groups == [2, 6]
+    (got,) = run_onnxruntime(exported, x.numpy())
+    np.testing.assert_allclose(got, small(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
 # ## A compiled training step
@@ -248,6 +284,18 @@ CASES: dict[str, tuple[Callable, Callable, tuple[int, ...], tuple[int, ...]]] = 
         lambda F, x, w: F.conv1d(x, w, stride=2, padding=1),
         (2, 3, 9),
         (4, 3, 3),
+    ),
+    "conv2d_groups": (
+        lambda x, w: conv.conv2d(x, w, stride=(1, 2), padding=1, groups=2),
+        lambda F, x, w: F.conv2d(x, w, stride=(1, 2), padding=1, groups=2),
+        (2, 4, 5, 6),
+        (6, 2, 3, 2),
+    ),
+    "conv1d_depthwise": (
+        lambda x, w: conv.conv1d(x, w, padding=2, dilation=2, groups=3),
+        lambda F, x, w: F.conv1d(x, w, padding=2, dilation=2, groups=3),
+        (2, 3, 9),
+        (6, 1, 3),
     ),
     "max_pool2d": (
         lambda x, w: conv.max_pool2d(x, 3, stride=2, padding=1) * w,

@@ -91,6 +91,8 @@ SOURCE_STATED = [
     ("minitorch/backends/cuda.py", "reduce_kernel", "No shortcuts"),
     ("minitorch/backends/cuda.py", "matmul_kernel", "No shortcuts"),
     ("minitorch/backends/cuda.py", "matmul_kernel", "multiples of TILE"),
+    ("minitorch/backends/cuda.py", "conv_kernel", "No shortcuts"),
+    ("minitorch/backends/cuda.py", "conv_kernel", "stop mid-tile"),
 ]
 
 

@@ -216,13 +216,33 @@ class TensorBackend:
             self._report("fold", began, (cols, out), flops=cols.size)
         return out
 
-    def conv(self, a: TensorData, weight: TensorData, stride: Dims, padding: Dims, dilation: Dims) -> TensorData:
+    def conv(
+        self, a: TensorData, weight: TensorData, stride: Dims, padding: Dims, dilation: Dims, groups: int = 1
+    ) -> TensorData:
         """Cross-correlation (PyTorch's conv, no bias): `out[n, o] = W[o] . unfold(a)[n]`, i.e.
-        unfold then one matmul (O, C*K) @ (N, C*K, L) -> (N, O, L)."""
+        unfold then one matmul (O, C*K) @ (N, C*K, L) -> (N, O, L). With G groups, channel
+        block g of the columns meets only weight block g: (G, O/G, C*K/G) @ (N, G, C*K/G, L).
+        A library whose `conv_algorithm` is "implicit_gemm" (cuda) runs its own `conv` kernel instead."""
         geo = ConvGeometry(a.shape[2:], weight.shape[2:], stride, padding, dilation)
-        cols = self.unfold(a, weight.shape[2:], stride, padding, dilation)
-        flat_weight = _contiguous(self, weight).view((weight.shape[0], -1))
-        return self.matmul(flat_weight, cols).view((a.shape[0], weight.shape[0], *geo.out_size))
+        out_channels, n = weight.shape[0], a.shape[0]
+        if getattr(self.kernels, "conv_algorithm", "im2col") == "implicit_gemm":
+            return self._direct_conv(a, weight, geo, groups)
+        cols = self.unfold(a, weight.shape[2:], stride, padding, dilation).view((n, groups, -1, geo.positions))
+        flat_weight = _contiguous(self, weight).view((groups, out_channels // groups, -1))
+        return self.matmul(flat_weight, cols).view((n, out_channels, *geo.out_size))
+
+    def _direct_conv(self, a: TensorData, weight: TensorData, geo: ConvGeometry, groups: int) -> TensorData:
+        """The library's own conv kernel: contiguous image and weight in, (N, O, *out) out."""
+        out = empty((a.shape[0], weight.shape[0], *geo.out_size), np.result_type(a.dtype, weight.dtype))
+        image, flat_weight = _contiguous(self, a), _contiguous(self, weight)
+        began = time.perf_counter() if events.LISTENERS else 0.0
+        shape4 = (*a.shape[:2], *geo.as_2d(a.shape[2:]))
+        self.kernels.conv(
+            out.storage, image.storage, shape4, flat_weight.storage, weight.shape[0], groups, *geo.pairs()
+        )
+        if events.LISTENERS:
+            self._report("conv", began, (a, weight, out), flops=2 * out.size * geo.window * a.shape[1] // groups)
+        return out
 
     def pool(self, kind: str, a: TensorData, kernel: Dims, stride: Dims, padding: Dims) -> TensorData:
         """Max ("max") or average ("avg", padding counted as zeros) of every window."""

@@ -61,7 +61,7 @@ def window_kernel(node: Node, backend: TensorBackend) -> Kernel:
     if node.op == "conv":
 
         def conv(x: TensorData, w: TensorData, *bias: TensorData) -> TensorData:
-            out = backend.conv(x, w, a["stride"], a["padding"], a["dilation"])
+            out = backend.conv(x, w, a["stride"], a["padding"], a["dilation"], a.get("groups", 1))
             if not bias:
                 return out
             b = bias[0] if bias[0].is_contiguous() else backend.map("id", bias[0])

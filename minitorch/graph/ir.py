@@ -232,7 +232,7 @@ def window_shape(node: Node, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
     """Shapes of the sliding-window ops, by PyTorch's rule per spatial dim (see ConvGeometry):
     $n_{out} = \\lfloor (n + 2p - d(k-1) - 1) / s \\rfloor + 1$.
 
-        conv      x (N, C, *size), w (O, C, *k)[, bias (O,)]  ->  (N, O, *out)
+        conv      x (N, C, *size), w (O, C/groups, *k)[, bias (O,)]  ->  (N, O, *out)
         max_pool, avg_pool   x (N, C, *size)                  ->  (N, C, *out)
         unfold    x (N, C, *size)                             ->  (N, C*prod(k), prod(out))
         fold      cols (N, C*prod(k), L)                      ->  (N, C, *size)
@@ -245,7 +245,9 @@ def window_shape(node: Node, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
         return (x[0], x[1] // geo.window, *attrs["size"])
     if op == "conv":
         w = shapes[1]
-        if len(w) != len(x) or w[1] != x[1] or (len(shapes) > 2 and tuple(shapes[2]) != (w[0],)):
+        groups = attrs.get("groups", 1)
+        fits = len(w) == len(x) and w[1] * groups == x[1] and w[0] % groups == 0
+        if not fits or (len(shapes) > 2 and tuple(shapes[2]) != (w[0],)):
             raise ShapeError(f"conv: weight {w} (bias {shapes[2:]}) does not fit input {x}")
         geo = ConvGeometry(x[2:], w[2:], attrs["stride"], attrs["padding"], attrs["dilation"])
         return (x[0], w[0], *geo.out_size)

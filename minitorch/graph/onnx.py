@@ -17,7 +17,7 @@ the ONNX node(s) computing the same values:
 | permute(order)          | Transpose(perm=order)                                     |
 | view(shape)             | Reshape (the shape is an initializer)                     |
 | matmul                  | MatMul (batched, batch dimensions broadcast)              |
-| conv (x, w[, bias])     | Conv: strides, pads (begin and end), dilations,           |
+| conv (x, w[, bias])     | Conv: strides, pads (begin and end), dilations, group,    |
 |                         | kernel_shape; a bias added right after a conv is folded   |
 |                         | into it (`fold_conv_bias`)                                |
 | max_pool, avg_pool      | MaxPool, AveragePool (count_include_pad=1: the padding    |
@@ -154,7 +154,8 @@ def emit_window(b: OnnxBuilder, op: str, inputs: list[str], output: str, attrs: 
         "pads": list(attrs["padding"]) * 2,
     }
     if op == "conv":
-        b.node("Conv", inputs, output, dilations=list(attrs["dilation"]), **geometry)
+        grouped = {"group": attrs["groups"]} if "groups" in attrs else {}
+        b.node("Conv", inputs, output, dilations=list(attrs["dilation"]), **geometry, **grouped)
     elif op == "max_pool":
         b.node("MaxPool", inputs, output, **geometry)
     else:

@@ -157,9 +157,14 @@ class SymbolicBackend(TensorBackend):
 
     # Convolution and pooling: one IR node each, with its geometry as attributes (tuples of ints).
 
-    def conv(self, a: TensorData, weight: TensorData, stride: Dims, padding: Dims, dilation: Dims) -> TensorData:
+    def conv(
+        self, a: TensorData, weight: TensorData, stride: Dims, padding: Dims, dilation: Dims, groups: int = 1
+    ) -> TensorData:
         dtype = np.result_type(a.dtype, weight.dtype).name
-        return self._emit("conv", [a, weight], dtype, **_dims(stride=stride, padding=padding, dilation=dilation))
+        grouped = {"groups": int(groups)} if groups != 1 else {}  # an attribute only where it says something
+        return self._emit(
+            "conv", [a, weight], dtype, **_dims(stride=stride, padding=padding, dilation=dilation), **grouped
+        )
 
     def pool(self, kind: str, a: TensorData, kernel: Dims, stride: Dims, padding: Dims) -> TensorData:
         return self._emit(f"{kind}_pool", [a], a.dtype.name, **_dims(kernel=kernel, stride=stride, padding=padding))
