@@ -2,8 +2,8 @@
 
 A `Case` is a minitorch tensor and a numpy array holding the same values, built
 independently of minitorch's strides: the values are drawn, stored in a *base* array, and
-when the layout is permuted the tensor is `tensor(base).permute(order)` while the reference
-is numpy's `base.transpose(order)`. So a permuted tensor has non-row-major strides, and a
+when the layout is permuted the tensor is `tensor(base)` permuted (`permuted_view`) while the
+reference is numpy's `base.transpose(order)`. So a permuted tensor has non-row-major strides, and a
 wrong stride shows up as a wrong value against the reference.
 
 Sizes stay small (1-4 dims, 1-4 per dim): the `simple` backend is pure Python loops.
@@ -142,8 +142,14 @@ def tensor_cases(
     base = np.array(flat, dtype=np.float64).reshape(base_shape).astype(dtype)
     tensor = minitorch.tensor(base, backend=backend, dtype=dtype)
     if order != identity:
-        tensor = tensor.permute(*order)
+        tensor = permuted_view(tensor, order)
     return Case(tensor, np.ascontiguousarray(base.transpose(order)))
+
+
+def permuted_view(tensor: Tensor, order: tuple[int, ...]) -> Tensor:
+    """`tensor.permute(*order)` made with TensorData's permute (task 2.1), not the `Permute`
+    Function (task 2.6): tests of earlier tasks take permuted inputs too."""
+    return Tensor(tensor._tensor.permute(*order), backend=tensor.backend)
 
 
 def tensors(**kwargs: object) -> st.SearchStrategy[Tensor]:
