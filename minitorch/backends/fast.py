@@ -238,6 +238,85 @@ def reduce_kernel(
 
 
 # ## Task 3.2 — parallel matrix multiply
+#
+# Big products are computed in three steps (chapter 03, section 5):
+# 1. *Pack*: copy A row-major and B transposed, so that every dot product below reads two
+#    contiguous runs, `A[i, k0:k1]` and `B[k0:k1, j]`.
+# 2. *Block*: the output is cut into MC x NC blocks (one parallel job each) and `k` into runs of
+#    KC, so that the rows and columns a block reads stay in the caches while it is computed.
+# 3. *Micro-kernel*: MR x NR = 4 x 3 dot products at once, in 12 scalar accumulators that stay in
+#    CPU registers; LLVM vectorises their loop over k. Each number loaded is used 3 or 4 times.
+# Small products (a batch of tiny matrices) take the simple i-k-j loop: packing would not pay.
+
+MR, NR = 4, 3  # the micro-tile: rows of A x columns of B (12 accumulators + 7 loads < 16 registers)
+KC = 256  # k per pass: the micro-tile's 7 runs of KC numbers stay in the 32 KB L1 cache
+MC, NC = 64, 192  # a job's output block: its MC rows of A (MC*KC numbers) stay in L2
+SMALL_MATMUL = 48**3  # multiply-adds per matrix below which the simple loop is faster
+
+
+@njit(fastmath=True)
+def pack(dest: Storage, src: Storage, start: int, length: int, step: int) -> None:
+    """`dest[p] = src[start + p * step]` for p < length: one strided run copied contiguous.
+
+    A row of A is the run along k (`step = a_strides[2]`), a column of B too (`b_strides[1]`)."""
+    # BEGIN ASSIGN3_2
+    for p in range(length):
+        dest[p] = src[start + p * step]
+    # END ASSIGN3_2
+
+
+@njit(fastmath=True)
+def micro_tile(a: Storage, rows: Index, b: Storage, cols: Index, length: int) -> tuple[float, ...]:
+    """The MR x NR = 4 x 3 dot products `sum_p a[rows[r] + p] * b[cols[c] + p]`, p < length.
+
+    Returned row by row as 12 numbers, summed in accumulators of the storage's dtype. Plain
+    local variables, not an array: LLVM keeps them in registers, and vectorises the loop over p
+    (each accumulator becomes a vector of partial sums, added up at the end)."""
+    # BEGIN ASSIGN3_2
+    a0, a1 = a[rows[0] : rows[0] + length], a[rows[1] : rows[1] + length]
+    a2, a3 = a[rows[2] : rows[2] + length], a[rows[3] : rows[3] + length]
+    b0, b1, b2 = b[cols[0] : cols[0] + length], b[cols[1] : cols[1] + length], b[cols[2] : cols[2] + length]
+    zero = a.dtype.type(0)
+    c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = zero
+    for p in range(length):  # from 0 over slices: no index checks, so the loop vectorises
+        x0, x1, x2, x3, y0, y1, y2 = a0[p], a1[p], a2[p], a3[p], b0[p], b1[p], b2[p]
+        c00, c01, c02 = c00 + x0 * y0, c01 + x0 * y1, c02 + x0 * y2
+        c10, c11, c12 = c10 + x1 * y0, c11 + x1 * y1, c12 + x1 * y2
+        c20, c21, c22 = c20 + x2 * y0, c21 + x2 * y1, c22 + x2 * y2
+        c30, c31, c32 = c30 + x3 * y0, c31 + x3 * y1, c32 + x3 * y2
+    return (c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32)
+    # END ASSIGN3_2
+
+
+@njit(fastmath=True)
+def matmul_block(
+    out: Storage, out_pos: int, out_row: int, a: Storage, b: Storage, rows: Index, cols: Index, inner: int
+) -> None:
+    """One job: `out[out_pos + i * out_row + j] = sum_k a[rows[i] + k] * b[cols[j] + k]`.
+
+    `rows[i]` / `cols[j]` are where row i of packed A / column j of packed B start. Loops
+    k-run (KC), then NR columns, then MR rows: the NR columns' run is read from L1 by every
+    micro-tile of the block. A partial tile at an edge repeats its last row or column (valid
+    memory) and writes only what exists. The first k-run sets `out`, later ones add to it."""
+    # BEGIN ASSIGN3_2
+    tile_rows, tile_cols = np.empty(MR, np.int64), np.empty(NR, np.int64)
+    for k0 in range(0, inner, KC):
+        length = min(KC, inner - k0)
+        for j0 in range(0, len(cols), NR):
+            for c in range(NR):
+                tile_cols[c] = cols[min(j0 + c, len(cols) - 1)] + k0
+            for i0 in range(0, len(rows), MR):
+                for r in range(MR):
+                    tile_rows[r] = rows[min(i0 + r, len(rows) - 1)] + k0
+                tile = micro_tile(a, tile_rows, b, tile_cols, length)
+                for r in range(min(MR, len(rows) - i0)):
+                    for c in range(min(NR, len(cols) - j0)):
+                        pos = out_pos + (i0 + r) * out_row + j0 + c
+                        if k0 == 0:
+                            out[pos] = tile[r * NR + c]
+                        else:
+                            out[pos] += tile[r * NR + c]
+    # END ASSIGN3_2
 
 
 @njit(parallel=True, fastmath=True)
@@ -252,35 +331,55 @@ def matmul_kernel(
     b_shape: Index,
     b_strides: Index,
 ) -> None:
-    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, parallel over rows of `out`.
+    """Batched `out[n, i, j] = sum_k a[n, i, k] * b[n, k, j]`, in parallel.
 
-    `b` and `out` must have unit stride along their last dim (`FastKernels.matmul` makes
-    sure). Loop order i-k-j: for each k, the row `b[k, :]` scaled by `a[i, k]` is added to
-    an accumulator row. The inner loop walks two contiguous rows — taken as slices, so
-    indices start at 0 and Numba adds no negative-index checks — and vectorises; `a[i, k]`
-    stays in a register.
-    Matches the simple backend to rounding; `a` may be a transposed view.
+    Shapes are 3-D (batch, rows, cols); a batch dim of size 1 in `a` or `b` broadcasts. `a` may
+    be any strided view (a transposed one too); `b` and `out` have unit stride along their last
+    dim (`FastKernels.matmul` makes sure) and `inner = a_shape[2] > 0`. Every element of `out` is
+    written (it arrives uninitialised). Matches the simple backend to rounding (sums reordered),
+    in float64 and float32, for every size: 1 x 1, k = 1, sizes that are not multiples of the
+    blocks, a huge batch of tiny matrices (kept fast: the simple loop below SMALL_MATMUL).
+    Big products: pack A row-major and B transposed (`pack`), then one parallel job per
+    MC x NC block of each output matrix (`matmul_block`, built on `micro_tile`).
     No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN3_2
-    batches, rows, cols = out_shape[0], out_shape[1], out_shape[2]
-    inner = a_shape[2]
-    for row in prange(batches * rows):
-        n = row // rows
-        i = row - n * rows
-        a_base = (n if a_shape[0] > 1 else 0) * a_strides[0] + i * a_strides[1]
-        b_base = (n if b_shape[0] > 1 else 0) * b_strides[0]
-        acc = np.zeros(cols, dtype=out.dtype)
-        for k in range(inner):
-            a_ik = a[a_base + k * a_strides[2]]
-            start = b_base + k * b_strides[1]
-            b_row = b[start : start + cols]  # a slice (see the docstring): this loop vectorises
+    batches, rows, cols, inner = out_shape[0], out_shape[1], out_shape[2], a_shape[2]
+    if rows * cols * inner < SMALL_MATMUL:  # i-k-j, parallel over all rows of all matrices
+        for row in prange(batches * rows):
+            n, i = row // rows, row % rows
+            a_base = (n if a_shape[0] > 1 else 0) * a_strides[0] + i * a_strides[1]
+            b_base = (n if b_shape[0] > 1 else 0) * b_strides[0]
+            acc = np.zeros(cols, dtype=out.dtype)
+            for k in range(inner):
+                a_ik = a[a_base + k * a_strides[2]]
+                start = b_base + k * b_strides[1]
+                b_row = b[start : start + cols]  # a slice: indices from 0, so this loop vectorises
+                for j in range(cols):
+                    acc[j] += a_ik * b_row[j]
+            start = n * out_strides[0] + i * out_strides[1]
+            out_row = out[start : start + cols]
             for j in range(cols):
-                acc[j] += a_ik * b_row[j]
-        start = n * out_strides[0] + i * out_strides[1]
-        out_row = out[start : start + cols]
-        for j in range(cols):
-            out_row[j] = acc[j]
+                out_row[j] = acc[j]
+        return
+    a_rows = np.empty(a_shape[0] * rows * inner, out.dtype)  # packed A: (batch, rows, inner)
+    for r in range(a_shape[0] * rows):
+        pack(a_rows[r * inner :], a, (r // rows) * a_strides[0] + (r % rows) * a_strides[1], inner, a_strides[2])
+    b_cols = np.empty(b_shape[0] * cols * inner, out.dtype)  # packed B transposed: (batch, cols, inner)
+    for c in range(b_shape[0] * cols):
+        pack(b_cols[c * inner :], b, (c // cols) * b_strides[0] + (c % cols) * b_strides[2], inner, b_strides[1])
+    row_blocks, col_blocks = (rows + MC - 1) // MC, (cols + NC - 1) // NC
+    for job in prange(batches * row_blocks * col_blocks):
+        n, block = job // (row_blocks * col_blocks), job % (row_blocks * col_blocks)
+        i0, j0 = (block // col_blocks) * MC, (block % col_blocks) * NC
+        starts_a = np.empty(min(MC, rows - i0), np.int64)
+        for i in range(len(starts_a)):
+            starts_a[i] = (((n if a_shape[0] > 1 else 0) * rows) + i0 + i) * inner
+        starts_b = np.empty(min(NC, cols - j0), np.int64)
+        for j in range(len(starts_b)):
+            starts_b[j] = (((n if b_shape[0] > 1 else 0) * cols) + j0 + j) * inner
+        out_pos = n * out_strides[0] + i0 * out_strides[1] + j0
+        matmul_block(out, out_pos, out_strides[1], a_rows, b_cols, starts_a, starts_b, inner)
     # END ASSIGN3_2
 
 
