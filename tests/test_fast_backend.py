@@ -112,7 +112,7 @@ def test_matmul_on_transposed_operands_and_gradients() -> None:
 # sizes that are not multiples of any block, k longer than one KC run, k = 1, a transposed `a`
 # and batch dims that broadcast; and the small path's batch of tiny matrices.
 BLOCKED_CASES = {
-    "odd sizes, k over two runs": ((67, 259), (259, 197), None),
+    "odd sizes, k over two runs": ((67, 523), (523, 197), None),
     "k = 1": ((300, 1), (1, 401), None),
     "transposed a": ((259, 67), (259, 130), (1, 0)),
     "one a, batch of b": ((1, 70, 90), (3, 90, 61), None),
@@ -142,13 +142,16 @@ def test_matmul_every_path_matches_numpy(case: str, dtype: str) -> None:
 
 @pytest.mark.task3_2
 def test_matmul_cases_reach_both_paths() -> None:
-    """The cases above run the blocked path (and the small one), not only the simple loop."""
+    """The cases above run the blocked path at its edges, and the small one."""
     from minitorch.backends import fast
 
-    work = {case: a[-2] * a[-1] * b[-1] for case, (a, b, permute) in BLOCKED_CASES.items()}
-    assert work["odd sizes, k over two runs"] >= fast.SMALL_MATMUL and work["k = 1"] >= fast.SMALL_MATMUL
-    assert work["transposed a"] >= fast.SMALL_MATMUL and work["1 x 1"] < fast.SMALL_MATMUL
-    assert 259 > fast.KC and 67 % fast.MR and 197 % fast.NR and 197 > fast.NC and 129 > fast.MC
+    def blocked(case: str) -> bool:
+        a_shape, b_shape, permute = BLOCKED_CASES[case]
+        rows, inner = (a_shape[-1], a_shape[-2]) if permute else (a_shape[-2], a_shape[-1])
+        return rows >= fast.SMALL_ROWS and rows * inner * b_shape[-1] >= fast.SMALL_WORK
+
+    assert [case for case in BLOCKED_CASES if blocked(case)] == list(BLOCKED_CASES)[:5]
+    assert 523 > fast.KC and 67 > fast.MC and 67 % fast.MR and 197 > fast.NC and 197 % fast.NR
 
 
 @pytest.mark.task3_2

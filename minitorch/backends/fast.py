@@ -246,12 +246,13 @@ def reduce_kernel(
 #    KC, so that the rows and columns a block reads stay in the caches while it is computed.
 # 3. *Micro-kernel*: MR x NR = 4 x 3 dot products at once, in 12 scalar accumulators that stay in
 #    CPU registers; LLVM vectorises their loop over k. Each number loaded is used 3 or 4 times.
-# Small products (a batch of tiny matrices) take the simple i-k-j loop: packing would not pay.
+# Small products (a batch of tiny matrices, a batch-1 MLP's one row) take the simple i-k-j loop:
+# packing B would cost more than it saves.
 
 MR, NR = 4, 3  # the micro-tile: rows of A x columns of B (12 accumulators + 7 loads < 16 registers)
-KC = 256  # k per pass: the micro-tile's 7 runs of KC numbers stay in the 32 KB L1 cache
-MC, NC = 64, 192  # a job's output block: its MC rows of A (MC*KC numbers) stay in L2
-SMALL_MATMUL = 48**3  # multiply-adds per matrix below which the simple loop is faster
+KC = 512  # k per pass: a micro-tile's NR columns of B (3 x 512 x 8 bytes) stay in the 32 KB L1 cache
+MC, NC = 64, 192  # a job's output block: its MC rows of A (MC x KC numbers) stay in the L2 cache
+SMALL_ROWS, SMALL_WORK = 16, 32**3  # fewer rows or multiply-adds per matrix: the simple loop is faster
 
 
 @njit(fastmath=True)
@@ -290,32 +291,52 @@ def micro_tile(a: Storage, rows: Index, b: Storage, cols: Index, length: int) ->
 
 @njit(fastmath=True)
 def matmul_block(
-    out: Storage, out_pos: int, out_row: int, a: Storage, b: Storage, rows: Index, cols: Index, inner: int
+    out: Storage, out_pos: int, out_row: int, a: Storage, a_pos: int, b: Storage, b_pos: int, shape: Index
 ) -> None:
-    """One job: `out[out_pos + i * out_row + j] = sum_k a[rows[i] + k] * b[cols[j] + k]`.
+    """One job: `out[out_pos + i * out_row + j] = sum_k a[a_pos + i*K + k] * b[b_pos + j*K + k]`.
 
-    `rows[i]` / `cols[j]` are where row i of packed A / column j of packed B start. Loops
+    `shape = (rows, cols, K)`; `a` is packed A (rows of K), `b` packed B (columns of K). Loops
     k-run (KC), then NR columns, then MR rows: the NR columns' run is read from L1 by every
     micro-tile of the block. A partial tile at an edge repeats its last row or column (valid
     memory) and writes only what exists. The first k-run sets `out`, later ones add to it."""
     # BEGIN ASSIGN3_2
+    rows, cols, inner = shape[0], shape[1], shape[2]
     tile_rows, tile_cols = np.empty(MR, np.int64), np.empty(NR, np.int64)
     for k0 in range(0, inner, KC):
-        length = min(KC, inner - k0)
-        for j0 in range(0, len(cols), NR):
+        for j0 in range(0, cols, NR):
             for c in range(NR):
-                tile_cols[c] = cols[min(j0 + c, len(cols) - 1)] + k0
-            for i0 in range(0, len(rows), MR):
+                tile_cols[c] = b_pos + min(j0 + c, cols - 1) * inner + k0
+            for i0 in range(0, rows, MR):
                 for r in range(MR):
-                    tile_rows[r] = rows[min(i0 + r, len(rows) - 1)] + k0
-                tile = micro_tile(a, tile_rows, b, tile_cols, length)
-                for r in range(min(MR, len(rows) - i0)):
-                    for c in range(min(NR, len(cols) - j0)):
+                    tile_rows[r] = a_pos + min(i0 + r, rows - 1) * inner + k0
+                tile = micro_tile(a, tile_rows, b, tile_cols, min(KC, inner - k0))
+                for r in range(min(MR, rows - i0)):
+                    for c in range(min(NR, cols - j0)):
                         pos = out_pos + (i0 + r) * out_row + j0 + c
-                        if k0 == 0:
-                            out[pos] = tile[r * NR + c]
-                        else:
-                            out[pos] += tile[r * NR + c]
+                        out[pos] = tile[r * NR + c] if k0 == 0 else out[pos] + tile[r * NR + c]
+    # END ASSIGN3_2
+
+
+@njit(fastmath=True)
+def matmul_row(
+    out: Storage, a: Storage, a_pos: int, a_step: int, b: Storage, b_pos: int, b_step: int, inner: int
+) -> None:
+    """One output row by the simple loop: `out[j] = sum_k a[a_pos + k*a_step] * b[b_pos + k*b_step + j]`.
+
+    `out` is the row itself (a slice of the output), k < inner. Order i-k-j: for each k, row k of
+    B scaled by `a[i, k]` is added to `out`. That loop walks two contiguous rows, taken as
+    slices so that indices start at 0 (no negative-index checks), and vectorises; `a[i, k]`
+    stays in a register."""
+    # BEGIN ASSIGN3_2
+    cols = len(out)
+    for j in range(cols):
+        out[j] = 0
+    for k in range(inner):
+        a_ik = a[a_pos + k * a_step]
+        start = b_pos + k * b_step
+        b_row = b[start : start + cols]
+        for j in range(cols):
+            out[j] += a_ik * b_row[j]
     # END ASSIGN3_2
 
 
@@ -338,29 +359,23 @@ def matmul_kernel(
     dim (`FastKernels.matmul` makes sure) and `inner = a_shape[2] > 0`. Every element of `out` is
     written (it arrives uninitialised). Matches the simple backend to rounding (sums reordered),
     in float64 and float32, for every size: 1 x 1, k = 1, sizes that are not multiples of the
-    blocks, a huge batch of tiny matrices (kept fast: the simple loop below SMALL_MATMUL).
-    Big products: pack A row-major and B transposed (`pack`), then one parallel job per
-    MC x NC block of each output matrix (`matmul_block`, built on `micro_tile`).
+    blocks, a huge batch of tiny matrices and a batch of one row.
+    Small products (fewer than SMALL_ROWS rows or SMALL_WORK multiply-adds per matrix): the
+    simple loop, `matmul_row`, parallel over all rows. Big ones: pack A row-major and B
+    transposed (`pack`), then one parallel job per MC x NC block of each output matrix
+    (`matmul_block`). Keep the `prange` bodies short: Numba compiles them slowly.
     No shortcuts (graded): no numpy but np.zeros/np.empty/dtypes, no torch, as_strided or `@`.
     """
     # BEGIN ASSIGN3_2
     batches, rows, cols, inner = out_shape[0], out_shape[1], out_shape[2], a_shape[2]
-    if rows * cols * inner < SMALL_MATMUL:  # i-k-j, parallel over all rows of all matrices
+    a_batch = a_strides[0] if a_shape[0] > 1 else 0  # a batch dim of size 1 broadcasts
+    b_batch = b_strides[0] if b_shape[0] > 1 else 0
+    if rows < SMALL_ROWS or rows * cols * inner < SMALL_WORK:
         for row in prange(batches * rows):
             n, i = row // rows, row % rows
-            a_base = (n if a_shape[0] > 1 else 0) * a_strides[0] + i * a_strides[1]
-            b_base = (n if b_shape[0] > 1 else 0) * b_strides[0]
-            acc = np.zeros(cols, dtype=out.dtype)
-            for k in range(inner):
-                a_ik = a[a_base + k * a_strides[2]]
-                start = b_base + k * b_strides[1]
-                b_row = b[start : start + cols]  # a slice: indices from 0, so this loop vectorises
-                for j in range(cols):
-                    acc[j] += a_ik * b_row[j]
             start = n * out_strides[0] + i * out_strides[1]
-            out_row = out[start : start + cols]
-            for j in range(cols):
-                out_row[j] = acc[j]
+            a_pos = n * a_batch + i * a_strides[1]
+            matmul_row(out[start : start + cols], a, a_pos, a_strides[2], b, n * b_batch, b_strides[1], inner)
         return
     a_rows = np.empty(a_shape[0] * rows * inner, out.dtype)  # packed A: (batch, rows, inner)
     for r in range(a_shape[0] * rows):
@@ -372,14 +387,11 @@ def matmul_kernel(
     for job in prange(batches * row_blocks * col_blocks):
         n, block = job // (row_blocks * col_blocks), job % (row_blocks * col_blocks)
         i0, j0 = (block // col_blocks) * MC, (block % col_blocks) * NC
-        starts_a = np.empty(min(MC, rows - i0), np.int64)
-        for i in range(len(starts_a)):
-            starts_a[i] = (((n if a_shape[0] > 1 else 0) * rows) + i0 + i) * inner
-        starts_b = np.empty(min(NC, cols - j0), np.int64)
-        for j in range(len(starts_b)):
-            starts_b[j] = (((n if b_shape[0] > 1 else 0) * cols) + j0 + j) * inner
+        a_pos = ((n if a_shape[0] > 1 else 0) * rows + i0) * inner
+        b_pos = ((n if b_shape[0] > 1 else 0) * cols + j0) * inner
+        shape = (min(MC, rows - i0), min(NC, cols - j0), inner)
         out_pos = n * out_strides[0] + i0 * out_strides[1] + j0
-        matmul_block(out, out_pos, out_strides[1], a_rows, b_cols, starts_a, starts_b, inner)
+        matmul_block(out, out_pos, out_strides[1], a_rows, a_pos, b_cols, b_pos, shape)
     # END ASSIGN3_2
 
 
