@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             figures.append(flops / seconds / 1e9)
         print(f"{name:46} {figures[0]:8.1f} {figures[1]:8.1f}", flush=True)
     alone = [flops / numpy_matmul_alone(n, dtype, args.repeat) / 1e9 for dtype in ("float64", "float32")]
-    print(f"{f'6. numpy (BLAS) alone, fresh process':46} {alone[0]:8.1f} {alone[1]:8.1f}")
+    print(f"{'6. numpy (BLAS) alone, fresh process':46} {alone[0]:8.1f} {alone[1]:8.1f}")
     print("load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg()))
 
 

@@ -267,7 +267,7 @@ def pack(dest: Storage, src: Storage, start: int, length: int, step: int) -> Non
 
 
 @njit(fastmath=True)
-def micro_tile(a: Storage, rows: Index, b: Storage, cols: Index, length: int) -> tuple[float, ...]:
+def micro_tile(a: Storage, rows: Index, b: Storage, cols: Index, length: int) -> tuple[np.floating[Any], ...]:
     """The MR x NR = 4 x 3 dot products `sum_p a[rows[r] + p] * b[cols[c] + p]`, p < length.
 
     Returned row by row as 12 numbers, summed in accumulators of the storage's dtype. Plain
