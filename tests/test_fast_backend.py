@@ -140,9 +140,9 @@ def test_matmul_every_path_matches_numpy(case: str, dtype: str) -> None:
     np.testing.assert_allclose(got, expected, rtol=MATMUL_TOL[dtype], atol=MATMUL_TOL[dtype])
 
 
-@pytest.mark.task3_2
 def test_matmul_cases_reach_both_paths() -> None:
-    """The cases above run the blocked path at its edges, and the small one."""
+    """The cases above run the blocked path at its edges, and the small one (a check of the
+    test cases against the given block sizes, so no task marker: it passes on the stub too)."""
     from minitorch.backends import fast
 
     def blocked(case: str) -> bool:
