@@ -249,7 +249,7 @@ def reduce_kernel(
 # Small products (a batch of tiny matrices, a batch-1 MLP's one row) take the simple i-k-j loop:
 # packing B would cost more than it saves.
 
-MR, NR = 4, 3  # the micro-tile: rows of A x columns of B (12 accumulators + 7 loads < 16 registers)
+MR, NR = 4, 3  # the micro-tile: rows of A x columns of B (12 accumulators: 4 of 16 registers left)
 KC = 512  # k per pass: a micro-tile's NR columns of B (3 x 512 x 8 bytes) stay in the 32 KB L1 cache
 MC, NC = 64, 192  # a job's output block: its MC rows of A (MC x KC numbers) stay in the L2 cache
 SMALL_ROWS, SMALL_WORK = 16, 32**3  # fewer rows or multiply-adds per matrix: the simple loop is faster
