@@ -250,8 +250,8 @@ def reduce_kernel(
 # packing B would cost more than it saves.
 
 MR, NR = 4, 3  # the micro-tile: rows of A x columns of B (12 accumulators: 4 of 16 registers left)
-KC = 512  # k per pass: a micro-tile's NR columns of B (3 x 512 x 8 bytes) stay in the 32 KB L1 cache
-MC, NC = 64, 192  # a job's output block: its MC rows of A (MC x KC numbers) stay in the L2 cache
+KC = 512  # k per pass: a micro-tile's MR rows of A (4 x 512 x 8 bytes) stay in the 32 KB L1 cache
+MC, NC = 64, 96  # a job's output block: its NC columns of B (NC x KC numbers) stay in the L2 cache
 SMALL_ROWS, SMALL_WORK = 16, 32**3  # fewer rows or multiply-adds per matrix: the simple loop is faster
 
 
@@ -301,19 +301,20 @@ def matmul_block(
     """One job: `out[out_pos + i * out_row + j] = sum_k a[a_pos + i*K + k] * b[b_pos + j*K + k]`.
 
     `shape = (rows, cols, K)`; `a` is packed A (rows of K), `b` packed B (columns of K). Loops
-    k-run (KC), then NR columns, then MR rows: the NR columns' run is read from L1 by every
-    micro-tile of the block. A partial tile at an edge repeats its last row or column (valid
-    memory) and writes only what exists. The first k-run sets `out`, later ones add to it."""
+    k-run (KC), then MR rows, then NR columns: the MR rows' runs stay in L1 while the block's
+    columns (NC x KC numbers) stream past from L2. A partial tile at an edge repeats its last
+    row or column (valid memory) and writes only what exists. The first k-run sets `out`, later
+    ones add to it."""
     # BEGIN ASSIGN3_2
     rows, cols, inner = shape[0], shape[1], shape[2]
     tile_rows, tile_cols = np.empty(MR, np.int64), np.empty(NR, np.int64)
     for k0 in range(0, inner, KC):
-        for j0 in range(0, cols, NR):
-            for c in range(NR):
-                tile_cols[c] = b_pos + min(j0 + c, cols - 1) * inner + k0
-            for i0 in range(0, rows, MR):
-                for r in range(MR):
-                    tile_rows[r] = a_pos + min(i0 + r, rows - 1) * inner + k0
+        for i0 in range(0, rows, MR):
+            for r in range(MR):
+                tile_rows[r] = a_pos + min(i0 + r, rows - 1) * inner + k0
+            for j0 in range(0, cols, NR):
+                for c in range(NR):
+                    tile_cols[c] = b_pos + min(j0 + c, cols - 1) * inner + k0
                 tile = micro_tile(a, tile_rows, b, tile_cols, min(KC, inner - k0))
                 for r in range(min(MR, rows - i0)):
                     for c in range(min(NR, cols - j0)):
