@@ -93,6 +93,12 @@ class TaskList:
         raise TaskListError(f"no task {task_id!r} in tasks.toml (known: {', '.join(self.ids)})")
 
 
+def _order(task_id: str) -> tuple[int, int]:
+    """Course order of a task id: "2.10" comes after "2.9" (the file lists 5.x before 4.x)."""
+    module, number = task_id.split(".")
+    return int(module), int(number)
+
+
 def load_task_list(repo: Path = REPO_ROOT) -> TaskList:
     """Read and check `<repo>/assignments/tasks.toml`."""
     path = Path(repo) / TASKS_FILE
@@ -110,6 +116,9 @@ def load_task_list(repo: Path = REPO_ROOT) -> TaskList:
     unknown = sorted({u for task in tasks for u in task.uses} - set(ids))
     if unknown:
         raise TaskListError(f"{path}: uses names tasks it does not list: {', '.join(unknown)}")
+    forward = [f"{task.id} uses {u}" for task in tasks for u in task.uses if _order(u) >= _order(task.id)]
+    if forward:  # a student doing the tasks in order could not pass this one when finishing it
+        raise TaskListError(f"{path}: a task may use only earlier tasks: {', '.join(forward)}")
     code_dirs = _names(path, data, "code_dirs", DEFAULT_CODE_DIRS)
     reference_paths = _names(path, data, "reference_paths", DEFAULT_REFERENCE_PATHS)
     if set(code_dirs) & set(reference_paths):

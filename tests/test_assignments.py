@@ -18,6 +18,7 @@ import pytest
 from assignments import (
     GradeReport,
     StudentVersionError,
+    TaskListError,
     grade,
     load_task_list,
     make_student_version,
@@ -49,6 +50,20 @@ def test_real_task_list_is_well_formed() -> None:
     assert all(task.points > 0 and task.title for task in task_list.tasks)
     raw = tomllib.loads((REPO / "assignments" / "tasks.toml").read_text())
     assert [t["id"] for t in raw["task"]] == task_list.ids
+
+
+@pytest.mark.parametrize(("task", "uses", "ok"), [("2.10", "2.9", True), ("2.9", "2.10", False), ("4.1", "5.2", False)])
+def test_a_task_may_use_only_earlier_tasks(tmp_path: Path, task: str, uses: str, ok: bool) -> None:
+    """By course order, not file order: a forward use is refused when the list loads."""
+    (tmp_path / "assignments").mkdir()
+    entries = [f'[[task]]\nid = "{uses}"\ntitle = "A"\npoints = 1\n']
+    entries.append(f'[[task]]\nid = "{task}"\ntitle = "B"\npoints = 1\nuses = ["{uses}"]\n')
+    (tmp_path / "assignments" / "tasks.toml").write_text("\n".join(entries))
+    if ok:
+        assert load_task_list(tmp_path).ids == [uses, task]
+    else:
+        with pytest.raises(TaskListError, match=f"a task may use only earlier tasks: {task} uses {uses}"):
+            load_task_list(tmp_path)
 
 
 # -------------------------------------------------------------------------------------------
