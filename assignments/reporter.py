@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import linecache
 import os
 import sys
 import time
+import traceback
 
 import pytest
 
@@ -246,6 +248,72 @@ def pytest_configure(config: pytest.Config) -> None:
     hypothesis.settings.load_profile("minitorch-grader")
 
 
+# -- failure reports ---------------------------------------------------------------------------
+
+_CHAIN = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
+
+
+def _report_cheaply(item: pytest.Item) -> None:
+    """Make `item`'s failure report `_short_report`, except pytest's own errors (a missing
+    fixture, `pytest.fail`) and exception groups, which keep pytest's report."""
+    original = item.repr_failure
+
+    def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], *args: object) -> object:
+        error = excinfo.value
+        if isinstance(error, BaseExceptionGroup) or type(error).__module__.startswith("_pytest"):
+            return original(excinfo, *args)  # type: ignore[arg-type]
+        return _short_report(item, excinfo)
+
+    item.repr_failure = repr_failure  # type: ignore[method-assign,assignment]
+
+
+def _short_report(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """What `--tb=short` prints: each frame as `path:line: in name` and its line, then the
+    error's `E` lines; a chain of exceptions starts with the first cause, as in pytest.
+
+    pytest's own report finds each frame's whole statement by parsing and walking its file's
+    syntax tree, once per frame and report (and Hypothesis reports a failure twice), though the
+    short style prints one line: that was most of a grading's time where every test fails.
+    """
+    blocks: list[str] = []
+    error: BaseException | None = excinfo.value
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        blocks.append(_frames_and_error(item, error))
+        if error.__cause__ is not None:
+            error, link = error.__cause__, _CHAIN[0]
+        elif error.__context__ is not None and not error.__suppress_context__:
+            error, link = error.__context__, _CHAIN[1]
+        else:
+            break
+        blocks.append(link)
+    return "\n\n".join(reversed(blocks))
+
+
+def _frames_and_error(item: pytest.Item, error: BaseException) -> str:
+    """One exception: its frames (cut to the test's, as pytest does) and its `E` lines."""
+    lines = []
+    if error.__traceback__ is not None:
+        excinfo = pytest.ExceptionInfo.from_exception(error)
+        cut = getattr(item, "_traceback_filter", None)  # pytest's: from the test function on
+        for entry in cut(excinfo) if callable(cut) else excinfo.traceback:
+            where = str(entry.path)
+            try:
+                where = os.path.relpath(where)
+            except ValueError:
+                pass
+            lines.append(f"{where}:{entry.lineno + 1}: in {entry.name}")
+            lines.append("    " + linecache.getline(str(entry.path), entry.lineno + 1).strip())
+        text = excinfo.exconly(tryshort=True)
+    else:
+        text = "".join(traceback.format_exception_only(type(error), error)).rstrip()
+    return "\n".join(lines + ["E   " + line for line in text.splitlines()])
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         _send("collect_error", nodeid=report.nodeid, message=_message(report))
@@ -272,6 +340,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+    for item in keep:
+        _report_cheaply(item)
     _send_origins()
     _send("collection_done", selected=[item.nodeid for item in keep])
 
