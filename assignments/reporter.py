@@ -31,6 +31,9 @@ Settings come from environment variables, read and removed when pytest loads the
   grader compares them with the reference's, so a test passes only where the code computed
   the reference's answers (see values.py).
 
+Two things run without the value tracer, which would slow them down for nothing: Numba's
+compiler, and failure reports, which are pytest's `--tb=short` text built one line per frame.
+
 Records: origins (at start and after collection), collect_error, item (collect mode),
 collection_done, start, finish.
 """
@@ -44,6 +47,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
 import pytest
 
@@ -166,6 +170,30 @@ def _global_trace(frame, event: str, arg: object):
         return None
     frame.f_trace_lines = False
     return _local_trace
+
+
+def _untraced(function: Callable[..., object]) -> Callable[..., object]:
+    """`function`, run without the value tracer."""
+
+    def call(*args: object, **kwargs: object) -> object:
+        tracer = sys.gettrace()
+        sys.settrace(None)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sys.settrace(tracer)
+
+    return call
+
+
+def _untrace_numba_compiler() -> None:
+    """Numba's compiler runs untraced: it is Python (tens of seconds for a parallel kernel), and
+    the tracer's check on each of its calls made it 2-3 times slower. A value is a test's call
+    into graded code; the compiler makes no such call, so the values are the same."""
+    dispatcher = sys.modules.get("numba.core.dispatcher")
+    base = getattr(dispatcher, "_DispatcherBase", None)
+    if base is not None:  # once per process: collection runs once
+        base._compile_for_args = _untraced(base._compile_for_args)
 
 
 def _seed() -> None:
@@ -342,6 +370,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
     for item in keep:
         _report_cheaply(item)
+    _untrace_numba_compiler()  # the tests' modules have imported numba by now, if they use it
     _send_origins()
     _send("collection_done", selected=[item.nodeid for item in keep])
 
