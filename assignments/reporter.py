@@ -306,20 +306,19 @@ def _short_report(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException
     syntax tree, once per frame and report (and Hypothesis reports a failure twice), though the
     short style prints one line: that was most of a grading's time where every test fails.
     """
-    blocks: list[str] = []
-    error: BaseException | None = excinfo.value
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        blocks.append(_frames_and_error(item, error))
+    error = excinfo.value
+    text, seen = _frames_and_error(item, error), {id(error)}
+    while True:
         if error.__cause__ is not None:
             error, link = error.__cause__, _CHAIN[0]
         elif error.__context__ is not None and not error.__suppress_context__:
             error, link = error.__context__, _CHAIN[1]
         else:
-            break
-        blocks.append(link)
-    return "\n\n".join(reversed(blocks))
+            return text
+        if id(error) in seen:
+            return text
+        seen.add(id(error))
+        text = f"{_frames_and_error(item, error)}\n\n{link}\n{text}"
 
 
 def _frames_and_error(item: pytest.Item, error: BaseException) -> str:
