@@ -31,8 +31,9 @@ Settings come from environment variables, read and removed when pytest loads the
   grader compares them with the reference's, so a test passes only where the code computed
   the reference's answers (see values.py).
 
-Two things run without the value tracer, which would slow them down for nothing: Numba's
-compiler, and failure reports, which are pytest's `--tb=short` text built one line per frame.
+Numba's compiler runs without the value tracer (it only slowed it down), and failure reports
+are pytest's `--tb=short` text built one line per frame (`_short_report`): both were most of
+a grading's time.
 
 Records: origins (at start and after collection), collect_error, item (collect mode),
 collection_done, start, finish.
