@@ -28,8 +28,8 @@ test: setup
 course-check: setup
 	$(BIN)/python -m pytest -q -m course
 
-# Three full gradings (about half an hour on 2 cores): the student and do-nothing versions
-# score 0, the reference scores full marks.
+# Three full gradings, a step of CI (about 10 minutes on 2 cores): the student and do-nothing
+# versions score 0, the reference scores full marks.
 course-grade: setup
 	$(BIN)/python -m pytest -q -m grading
 

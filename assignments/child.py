@@ -56,9 +56,14 @@ def _bootstrap(front: list[str], args: list[str]) -> str:
     )
 
 
+def inherited_environment() -> dict[str, str]:
+    """What a child inherits of our environment: all but pytest's and Python's settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+
+
 def _child_environment(workspace: Path, plugin_dir: Path, **settings: str) -> dict[str, str]:
-    """Our environment without pytest/Python settings; the workspace first on the path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    """The inherited environment and the grader's settings; the workspace first on the path."""
+    env = inherited_environment()
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["HOME"] = str(workspace)
     env["TMPDIR"] = str(workspace / ".tmp")

@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .child import GraderError, install_plugin
+from .child import GraderError, inherited_environment, install_plugin
 from .report import GradeReport, TaskResult, write_results_json
 from .rules import Shortcuts, shortcut_violations
 from .runner import Collection, Outcome, Settings, TestRun, collect, fingerprint
@@ -143,7 +143,9 @@ def _grade(
         reference_dir, student_dir = report.reference_dir, report.student_dir
         reference = build_workspace(reference_dir, reference_dir, task_list, root / "reference", extra)
         names = [*task_list.code_dirs, *task_list.reference_paths]
-        content = str(sorted(fingerprint(reference, names).items()))  # the same reference: the same tests
+        # The same reference and environment (a test may read it: MINITORCH_TEST_BACKENDS picks
+        # the backends a test runs on): the same tests and values.
+        content = str((sorted(fingerprint(reference, names).items()), sorted(inherited_environment().items())))
         if (content, settings) not in _COLLECTED:
             _COLLECTED[content, settings] = collect(reference, plugin_dir, packages, settings)
         collection = _COLLECTED[content, settings]

@@ -31,6 +31,10 @@ Settings come from environment variables, read and removed when pytest loads the
   grader compares them with the reference's, so a test passes only where the code computed
   the reference's answers (see values.py).
 
+Numba's compiler runs without the value tracer (it only slowed it down), and failure reports
+are pytest's `--tb=short` text built one line per frame (`_short_report`): both were most of
+a grading's time.
+
 Records: origins (at start and after collection), collect_error, item (collect mode),
 collection_done, start, finish.
 """
@@ -39,9 +43,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import linecache
 import os
 import sys
 import time
+import traceback
+from collections.abc import Callable
 
 import pytest
 
@@ -166,6 +173,30 @@ def _global_trace(frame, event: str, arg: object):
     return _local_trace
 
 
+def _untraced(function: Callable[..., object]) -> Callable[..., object]:
+    """`function`, run without the value tracer."""
+
+    def call(*args: object, **kwargs: object) -> object:
+        tracer = sys.gettrace()
+        sys.settrace(None)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sys.settrace(tracer)
+
+    return call
+
+
+def _untrace_numba_compiler() -> None:
+    """Numba's compiler runs untraced: it is Python (tens of seconds for a parallel kernel), and
+    the tracer's check on each of its calls made it 2-3 times slower. A value is a test's call
+    into graded code; the compiler makes no such call, so the values are the same."""
+    dispatcher = sys.modules.get("numba.core.dispatcher")
+    base = getattr(dispatcher, "_DispatcherBase", None)
+    if base is not None:  # once per process: collection runs once
+        base._compile_for_args = _untraced(base._compile_for_args)
+
+
 def _seed() -> None:
     """The same random numbers in the student's and the reference's process, whichever tests
     ran before: Python's, numpy's legacy generator and minitorch's global generator."""
@@ -246,6 +277,71 @@ def pytest_configure(config: pytest.Config) -> None:
     hypothesis.settings.load_profile("minitorch-grader")
 
 
+# -- failure reports ---------------------------------------------------------------------------
+
+_CHAIN = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
+
+
+def _report_cheaply(item: pytest.Item) -> None:
+    """Make `item`'s failure report `_short_report`, except pytest's own errors (a missing
+    fixture, `pytest.fail`) and exception groups, which keep pytest's report."""
+    original = item.repr_failure
+
+    def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], *args: object) -> object:
+        error = excinfo.value
+        if isinstance(error, BaseExceptionGroup) or type(error).__module__.startswith("_pytest"):
+            return original(excinfo, *args)  # type: ignore[arg-type]
+        return _short_report(item, excinfo)
+
+    item.repr_failure = repr_failure  # type: ignore[method-assign,assignment]
+
+
+def _short_report(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """What `--tb=short` prints: each frame as `path:line: in name` and its line, then the
+    error's `E` lines; a chain of exceptions starts with the first cause, as in pytest.
+
+    pytest's own report finds each frame's whole statement by parsing and walking its file's
+    syntax tree, once per frame and report (and Hypothesis reports a failure twice), though the
+    short style prints one line: that was most of a grading's time where every test fails.
+    """
+    error = excinfo.value
+    text, seen = _frames_and_error(item, error), {id(error)}
+    while True:
+        if error.__cause__ is not None:
+            error, link = error.__cause__, _CHAIN[0]
+        elif error.__context__ is not None and not error.__suppress_context__:
+            error, link = error.__context__, _CHAIN[1]
+        else:
+            return text
+        if id(error) in seen:
+            return text
+        seen.add(id(error))
+        text = f"{_frames_and_error(item, error)}\n\n{link}\n{text}"
+
+
+def _frames_and_error(item: pytest.Item, error: BaseException) -> str:
+    """One exception: its frames (cut to the test's, as pytest does) and its `E` lines."""
+    lines = []
+    if error.__traceback__ is not None:
+        excinfo = pytest.ExceptionInfo.from_exception(error)
+        cut = getattr(item, "_traceback_filter", None)  # pytest's: from the test function on
+        for entry in cut(excinfo) if callable(cut) else excinfo.traceback:
+            where = str(entry.path)
+            try:
+                where = os.path.relpath(where)
+            except ValueError:
+                pass
+            lines.append(f"{where}:{entry.lineno + 1}: in {entry.name}")
+            lines.append("    " + linecache.getline(str(entry.path), entry.lineno + 1).strip())
+        text = excinfo.exconly(tryshort=True)
+    else:
+        text = "".join(traceback.format_exception_only(type(error), error)).rstrip()
+    return "\n".join(lines + ["E   " + line for line in text.splitlines()])
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         _send("collect_error", nodeid=report.nodeid, message=_message(report))
@@ -272,6 +368,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+    for item in keep:
+        _report_cheaply(item)
+    _untrace_numba_compiler()  # the tests' modules have imported numba by now, if they use it
     _send_origins()
     _send("collection_done", selected=[item.nodeid for item in keep])
 

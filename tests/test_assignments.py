@@ -457,10 +457,10 @@ def test_only_selected_tasks(reference: Path) -> None:
 
 
 # -------------------------------------------------------------------------------------------
-# This repository. `make course-check` (a step of CI, marker `course`): every task's tests run
-# its own code and only the tasks it declares (probe + leave-one-out). `make course-grade`
-# (marker `grading`, three full gradings, too slow for CI): the student and do-nothing versions
-# score 0 and the reference scores full marks.
+# This repository, both steps of CI. `make course-check` (marker `course`): every task's tests
+# run its own code and only the tasks it declares (probe + leave-one-out). `make course-grade`
+# (marker `grading`, three full gradings): the student and do-nothing versions score 0 and the
+# reference scores full marks.
 
 GENEROUS = {"timeout_test": 300, "timeout_task": 1200, "timeout_collect": 300}
 FEW_EXAMPLES = 3  # Hypothesis examples per test in these gradings (as tasks.toml's `uses` was probed)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -213,3 +217,32 @@ def test_a_failed_reference_run_is_not_remembered(reference: Path, tmp_path: Pat
     second = run_grade(reference, student)
     assert second.ok, second.errors
     assert {t.task.id: t.score for t in second.tasks} == {"0.1": 10, "0.2": 6}
+
+
+def test_failure_messages_are_what_pytest_tb_short_prints(reference: Path, tmp_path: Path) -> None:
+    """The grader builds failure reports itself (pytest's own parse each file per frame): the
+    same text as `pytest --tb=short`, without its caret lines, chained exceptions included."""
+    mul = "try:\n    return {}[a]\nexcept KeyError as error:\n    raise ValueError('no product') from error"
+    student = write_package(tmp_path / "student", add="return a - b", mul=mul)
+    report = run_grade(reference, student)
+    got = {o.nodeid.split("::")[1]: o.message.removeprefix("failed (call): ") for t in report.tasks for o in t.outcomes}
+    shutil.copytree(reference / "tests", student / "tests")
+    shutil.copy(reference / "pyproject.toml", student)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider", "tests"],
+        cwd=student,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    sections = re.split(r"^_{3,} (\S+) _{3,}$", done.stdout.split("short test summary")[0], flags=re.M)
+    printed = dict(zip(sections[1::2], sections[2::2], strict=True))
+    assert (
+        set(printed)
+        == set(got)
+        == {"test_add", "test_add_negative", "test_mul", "test_mul_zero[0]", "test_mul_zero[1]", "test_mul_zero[2]"}
+    )
+    for name, text in printed.items():
+        lines = [line for line in text.strip().splitlines() if not re.fullmatch(r"\s*[\^~]+\s*", line)]
+        assert got[name] == "\n".join(lines).rstrip("=").strip(), name
+    assert "direct cause" in got["test_mul"] and "E   KeyError: 2" in got["test_mul"]
