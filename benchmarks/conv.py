@@ -16,8 +16,6 @@ of the machine.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +24,8 @@ from rich.table import Table
 
 import minitorch
 from minitorch import conv
+
+from .timing import median_seconds
 
 
 def numpy_conv_step(x: np.ndarray, w: np.ndarray, padding: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,16 +120,6 @@ def minitorch_epoch(backend: str, seed: int = 0) -> Callable[[], None]:
             optimizer.step()
 
     return epoch
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: compiles or loads kernels
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> None:

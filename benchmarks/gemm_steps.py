@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from collections.abc import Callable
 
 import numba
@@ -33,6 +31,7 @@ import numpy as np
 from minitorch.backends import fast
 
 from .run import numpy_matmul_alone
+from .timing import median_seconds
 
 
 @numba.njit(fastmath=True)
@@ -83,16 +82,6 @@ def minitorch_kernel(threads: int) -> Callable[[np.ndarray, np.ndarray, np.ndarr
         fast.matmul_kernel(out.reshape(-1), *layout(out), a.reshape(-1), *layout(a), b.reshape(-1), *layout(b))
 
     return run
-
-
-def median_seconds(step: Callable[[], None], repeat: int) -> float:
-    step()  # warm-up (and compile)
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,6 +42,7 @@ import minitorch
 from minitorch.nn import MLP
 
 from .threading import start_busy
+from .timing import median_seconds
 
 # PyTorch is optional (its rows then say so) and is never imported here: it loads its own
 # OpenMP runtime, and in a process that has it, minitorch's parallel kernels ran 3-4x slower.
@@ -66,13 +67,7 @@ def median_time(fn: Callable[[], object], repeat: int = 7, number: int = 1) -> t
     start = time.perf_counter()
     fn()
     first = time.perf_counter() - start
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return first, statistics.median(samples)
+    return first, median_seconds(fn, repeat, number, warm_up=False)
 
 
 def interleaved(fn: Callable[[], object], reference: Callable[[], object], repeat: int = 9) -> tuple[float, float]:

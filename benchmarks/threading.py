@@ -29,6 +29,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from .timing import median_seconds
+
 BUSY_SECONDS = 60  # the background load ends by itself after this, whatever happens to us
 
 # name -> (environment, PARALLEL_MIN_WORK or None for fast.py's own)
@@ -42,15 +44,6 @@ CHOICES: dict[str, tuple[dict[str, str], int | None]] = {
 }
 
 
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def numpy_matmul() -> Callable[[], object]:
     import numpy as np
 
@@ -62,7 +55,7 @@ def numpy_clean() -> dict[str, float]:
     """In a process without Numba: numpy's matmul alone."""
     matmul = numpy_matmul()
     matmul()
-    return {"numpy": median_seconds(matmul, 15)}
+    return {"numpy": median_seconds(matmul, 15, warm_up=False)}
 
 
 def digits_epoch() -> Callable[[], None]:
@@ -114,11 +107,11 @@ def worker(min_work: int | None) -> dict[str, float | str]:
     after = statistics.median(numpy_after_fast() for _ in range(15))
     epoch = digits_epoch()
     epoch()  # warm-up: compile or load every kernel
-    quiet = median_seconds(epoch, 3)
+    quiet = median_seconds(epoch, 3, warm_up=False)
     busy_process = start_busy()
     try:
         time.sleep(0.2)  # let it get going
-        busy = median_seconds(epoch, 3)
+        busy = median_seconds(epoch, 3, warm_up=False)
     finally:
         busy_process.kill()
         busy_process.wait()

@@ -9,24 +9,12 @@ would change PyTorch's). Prints the median seconds of one call.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
-
-def median_seconds(fn: Callable[[], object], repeat: int, number: int) -> float:
-    fn()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+from .timing import median_seconds
 
 
 def dispatch() -> float:
